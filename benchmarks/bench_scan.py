@@ -7,14 +7,14 @@ Usage (needs the COHERENT releases)::
 Prints ONE JSON line on stdout (progress goes to stderr):
 
 * ``points``, ``seconds``: a 100 x 100 NSI scan (eps_ee_u x eps_ee_d over [-0.5, 0.5]^2) of CsI 2021 + LAr
-  2020 with all 17 nuisances profiled, by :func:`cevns_hf.scan.profile_scan` in one process (the detector
+  2020 with all 17 nuisances profiled, by :func:`cevns_hf.inference.scan.profile_scan` in one process (the detector
   set-up, ``setup_seconds``, is done before and not timed); ``seconds_per_point``.
 * ``dask_seconds`` / ``dask_identical``: the same scan on a local Dask cluster of ``dask_workers`` processes
   (cluster start-up included) and whether its Delta chi2 equals the serial one bit for bit.
 * ``max_abs_delta_chi2_diff``: largest |Delta chi2(scan) - Delta chi2(pyhf)| over ``compared_points`` random
   grid points, Delta chi2 taken relative to the scan minimum (``reference``) in both; pyhf's values come
   from independent fits, ``pyhf.infer.mle.fixed_poi_fit`` at mu_bsm = 1 on the workspace of
-  :func:`cevns_hf.bsm_workspace.hypothesis_workspace` (numpy backend, scipy optimizer).
+  :func:`cevns_hf.workspace.hypothesis.hypothesis_workspace` (numpy backend, scipy optimizer).
   ``max_abs_twice_nll_diff``: the same for twice_nll itself (no reference subtracted).
 * ``pyhf_seconds_per_point``: wall time per point of building that workspace and fitting it, over the first
   ``timed_pyhf_points`` compared points; ``speedup_vs_patch_loop`` = pyhf_seconds_per_point /
@@ -31,9 +31,9 @@ import numpy as np
 import pyhf
 
 from cevns_hf import detectors
-from cevns_hf.bsm_workspace import hypothesis_workspace
-from cevns_hf.hypothesis import Hypothesis
-from cevns_hf.scan import profile_scan
+from cevns_hf.bsm.family import Hypothesis
+from cevns_hf.inference.scan import profile_scan
+from cevns_hf.workspace.hypothesis import hypothesis_workspace
 
 EXPERIMENTS = ("csi2021", "lar2020")
 FAMILY = "nsi"

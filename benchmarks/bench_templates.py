@@ -10,7 +10,7 @@ Prints ONE JSON line on stdout (progress goes to stderr):
 * ``csi2021_s``, ``lar2020_s``, ``per_hypothesis_s``: median wall times of ``csi2021.templates(model)``,
   ``lar2020.templates(model)`` and of both together, over ``n_repetitions`` hypotheses
   ``StandardModel(sin2_theta_w=...)`` that all differ (nothing can be cached).
-* ``reference_s``: wall time of :func:`cevns_hf.engine.reference_spectrum` (nested ``scipy.quad``) for ONE
+* ``reference_s``: wall time of :func:`cevns_hf.detectors.engine.reference_spectrum` (nested ``scipy.quad``) for ONE
   channel -- CEvNS on Cs-133, nu_e, nominal response, all energy bins -- with the detector's own response.
 * ``reference_scaled_channels``: number of one-variant spectra the fast path computes per hypothesis, i.e.
   the sum over the engines' (process, target, flavour) channels of their energy-response variants
@@ -18,7 +18,7 @@ Prints ONE JSON line on stdout (progress goes to stderr):
 * ``speedup_vs_reference`` = reference_s x reference_scaled_channels / per_hypothesis_s. For comparison,
   ``speedup_vs_reference_channels_only`` scales by the number of channels without the variants (15).
 * ``hypotheses_per_s``: a grid of ``grid_points`` light-vector-mediator hypotheses (40 masses x 25
-  couplings, g_e = g_q) evaluated at once by :func:`cevns_hf.grid.grid_neutrino_samples` for CsI 2021 and
+  couplings, g_e = g_q) evaluated at once by :func:`cevns_hf.templates.batch.grid_neutrino_samples` for CsI 2021 and
   LAr 2020 (every hypothesis-dependent template with its systematics: the backgrounds do not depend on
   the hypothesis); ``grid_speedup_vs_loop`` compares it with calling ``templates`` per point
   (1 / per_hypothesis_s of the same family, measured in the same run on 50 points).
@@ -35,12 +35,11 @@ from unittest import mock
 
 import numpy as np
 
-from cevns_hf import engine
-from cevns_hf.detectors import csi2021, lar2020
-from cevns_hf.engine import reference_spectrum
-from cevns_hf.grid import grid_neutrino_samples
-from cevns_hf.hypothesis import get_family
-from cevns_hf.model import StandardModel
+from cevns_hf.bsm.family import get_family
+from cevns_hf.detectors import csi2021, engine, lar2020
+from cevns_hf.detectors.engine import reference_spectrum
+from cevns_hf.physics.model import StandardModel
+from cevns_hf.templates.batch import grid_neutrino_samples
 
 N_REPETITIONS = 200
 

@@ -1,14 +1,14 @@
 """BSM hypothesis families, one module each, and their registry.
 
 Adding a family: write ``cevns_hf/bsm/<family>.py`` defining ``FAMILY`` (a
-:class:`cevns_hf.hypothesis.Family`) and add its module name to :data:`_MODULES`.
+:class:`cevns_hf.bsm.family.Family`) and add its module name to :data:`_MODULES`.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from ..hypothesis import Family, sm_family
+from cevns_hf.bsm.family import Family, sm_family
 
 __all__ = ["FAMILIES"]
 
@@ -40,5 +40,5 @@ def _load() -> dict[str, Family]:
     return families
 
 
-#: family name -> :class:`~cevns_hf.hypothesis.Family`
+#: family name -> :class:`~cevns_hf.bsm.family.Family`
 FAMILIES: dict[str, Family] = _load()

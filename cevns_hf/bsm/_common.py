@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from .._typing import FloatArray
-from ..constants import G_FERMI, HBARC2_MEV2_CM2, M_ELECTRON
-from ..hypothesis import Parameter
-from ..model import StandardModel
-from ..physics.cevns import kinematic_factor, nuclear_form_factors, weak_couplings
-from ..physics.electron import es_max_recoil, z_effective
-from ..physics.nuclei import Nucleus
+from cevns_hf._typing import FloatArray
+from cevns_hf.bsm.family import Parameter
+from cevns_hf.physics.cevns import kinematic_factor, nuclear_form_factors, weak_couplings
+from cevns_hf.physics.constants import G_FERMI, HBARC2_MEV2_CM2, M_ELECTRON
+from cevns_hf.physics.electron import es_max_recoil, z_effective
+from cevns_hf.physics.model import StandardModel
+from cevns_hf.physics.nuclei import Nucleus
 
 __all__ = ["MAX_COUPLING", "MAX_MASS_MEV", "electron_scattering", "mediator_parameters", "sm_charges", "vector_cevns"]
 

@@ -43,14 +43,14 @@ from typing import Any
 
 import numpy as np
 
-from .._typing import FloatArray
-from ..constants import ALPHA_EM, G_FERMI, HBARC2_MEV2_CM2
-from ..hypothesis import Family, Parameter
-from ..model import StandardModel
-from ..physics.electron import es_couplings
-from ..physics.nuclei import Nucleus
-from ..physics.source import lepton_flavour
-from ._common import electron_scattering, sm_charges, vector_cevns
+from cevns_hf._typing import FloatArray
+from cevns_hf.bsm._common import electron_scattering, sm_charges, vector_cevns
+from cevns_hf.bsm.family import Family, Parameter
+from cevns_hf.physics.constants import ALPHA_EM, G_FERMI, HBARC2_MEV2_CM2
+from cevns_hf.physics.electron import es_couplings
+from cevns_hf.physics.model import StandardModel
+from cevns_hf.physics.nuclei import Nucleus
+from cevns_hf.sources.sns_pidar import lepton_flavour
 
 __all__ = [
     "FAMILY",

@@ -55,14 +55,14 @@ from typing import Any
 
 import numpy as np
 
-from .._typing import FloatArray
-from ..constants import HBARC2_MEV2_CM2, M_ELECTRON
-from ..hypothesis import Family, LinearPOI
-from ..model import StandardModel
-from ..physics.cevns import max_recoil, nuclear_form_factors
-from ..physics.electron import es_max_recoil, z_effective
-from ..physics.nuclei import Nucleus
-from ._common import mediator_parameters
+from cevns_hf._typing import FloatArray
+from cevns_hf.bsm._common import mediator_parameters
+from cevns_hf.bsm.family import Family, LinearPOI
+from cevns_hf.physics.cevns import max_recoil, nuclear_form_factors
+from cevns_hf.physics.constants import HBARC2_MEV2_CM2, M_ELECTRON
+from cevns_hf.physics.electron import es_max_recoil, z_effective
+from cevns_hf.physics.model import StandardModel
+from cevns_hf.physics.nuclei import Nucleus
 
 __all__ = ["FAMILY", "SCALAR_CHARGE_NEUTRON", "SCALAR_CHARGE_PROTON", "LightScalarModel"]
 

@@ -57,13 +57,20 @@ from typing import Any
 
 import numpy as np
 
-from .._typing import FloatArray
-from ..constants import G_FERMI, M_ELECTRON
-from ..hypothesis import Family
-from ..model import StandardModel
-from ..physics.electron import es_couplings
-from ..physics.nuclei import Nucleus
-from ._common import MAX_COUPLING, MAX_MASS_MEV, electron_scattering, mediator_parameters, sm_charges, vector_cevns
+from cevns_hf._typing import FloatArray
+from cevns_hf.bsm._common import (
+    MAX_COUPLING,
+    MAX_MASS_MEV,
+    electron_scattering,
+    mediator_parameters,
+    sm_charges,
+    vector_cevns,
+)
+from cevns_hf.bsm.family import Family
+from cevns_hf.physics.constants import G_FERMI, M_ELECTRON
+from cevns_hf.physics.electron import es_couplings
+from cevns_hf.physics.model import StandardModel
+from cevns_hf.physics.nuclei import Nucleus
 
 __all__ = ["FAMILY", "MAX_COUPLING", "MAX_MASS_MEV", "LightVectorModel"]
 

@@ -33,7 +33,7 @@ Conventions and references:
       explicit trace computation; also e.g. Kosmas et al., PRD 92 (2015) 013011); relative to
       1/T - 1/E the extra term is at most (E/M)^2 (2e-6 for Ar, 2e-7 for Cs and I at E <= m_mu/2) and
       is omitted, as in the reference analyses.
-    * alpha and m_e: :mod:`cevns_hf.constants` (CODATA 2018). Cross sections are converted from MeV^-3
+    * alpha and m_e: :mod:`cevns_hf.physics.constants` (CODATA 2018). Cross sections are converted from MeV^-3
       to cm^2/MeV with (hbar c)^2.
 """
 
@@ -46,14 +46,14 @@ from typing import Any
 
 import numpy as np
 
-from .._typing import FloatArray
-from ..constants import ALPHA_EM, HBARC2_MEV2_CM2, M_ELECTRON
-from ..hypothesis import Family, HypothesisError, LinearPOI, Parameter
-from ..model import StandardModel
-from ..physics.cevns import max_recoil, nuclear_form_factors
-from ..physics.electron import es_max_recoil, z_effective
-from ..physics.nuclei import Nucleus
-from ..physics.source import lepton_flavour
+from cevns_hf._typing import FloatArray
+from cevns_hf.bsm.family import Family, HypothesisError, LinearPOI, Parameter
+from cevns_hf.physics.cevns import max_recoil, nuclear_form_factors
+from cevns_hf.physics.constants import ALPHA_EM, HBARC2_MEV2_CM2, M_ELECTRON
+from cevns_hf.physics.electron import es_max_recoil, z_effective
+from cevns_hf.physics.model import StandardModel
+from cevns_hf.physics.nuclei import Nucleus
+from cevns_hf.sources.sns_pidar import lepton_flavour
 
 __all__ = [
     "FAMILY",

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._typing import FloatArray
-from ..hypothesis import Family, HypothesisError, Parameter
-from ..model import StandardModel
-from ..physics.nuclei import AR40, CS133, I127, Nucleus
+from cevns_hf._typing import FloatArray
+from cevns_hf.bsm.family import Family, HypothesisError, Parameter
+from cevns_hf.physics.model import StandardModel
+from cevns_hf.physics.nuclei import AR40, CS133, I127, Nucleus
 
 __all__ = ["FAMILY", "NeutronRadiusModel"]
 

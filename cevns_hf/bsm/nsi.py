@@ -42,13 +42,13 @@ from typing import Any
 
 import numpy as np
 
-from .._typing import FloatArray
-from ..hypothesis import Family, LinearPOI, Parameter
-from ..model import StandardModel
-from ..physics.cevns import nuclear_form_factors
-from ..physics.nuclei import Nucleus
-from ..physics.source import lepton_flavour
-from ._common import sm_charges, vector_cevns
+from cevns_hf._typing import FloatArray
+from cevns_hf.bsm._common import sm_charges, vector_cevns
+from cevns_hf.bsm.family import Family, LinearPOI, Parameter
+from cevns_hf.physics.cevns import nuclear_form_factors
+from cevns_hf.physics.model import StandardModel
+from cevns_hf.physics.nuclei import Nucleus
+from cevns_hf.sources.sns_pidar import lepton_flavour
 
 __all__ = ["FAMILY", "NSIModel", "flavour_changing_amplitude"]
 

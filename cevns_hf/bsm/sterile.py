@@ -10,7 +10,7 @@ unchanged; only the disappearance into the sterile state does not. The active su
     \sin^2 2\theta_{aa} = 4|U_{a4}|^2\left(1 - |U_{a4}|^2\right),
 
 with :math:`\Delta m^2_{41} L / (4E) = 1.267\,\Delta m^2_{41}[\mathrm{eV}^2]\,L[\mathrm{m}]/E[\mathrm{MeV}]`
-(the coefficient is computed from :data:`~cevns_hf.constants.HBARC_MEV_FM`). The nu_e flux uses
+(the coefficient is computed from :data:`~cevns_hf.physics.constants.HBARC_MEV_FM`). The nu_e flux uses
 :math:`|U_{e4}|^2`; the prompt nu_mu and the delayed anti-nu_mu use :math:`|U_{\mu 4}|^2` (CPT: the
 antineutrino disappearance probability equals the neutrino one). Both cross sections (CEvNS and ES) are
 the Standard Model's.
@@ -53,13 +53,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._typing import FloatArray
-from ..constants import HBARC_MEV_FM
-from ..exceptions import ConfigurationError
-from ..hypothesis import Family, HypothesisError, LinearPOI, Parameter
-from ..model import StandardModel
-from ..physics.nuclei import Nucleus
-from ..physics.source import lepton_flavour
+from cevns_hf._typing import FloatArray
+from cevns_hf.bsm.family import Family, HypothesisError, LinearPOI, Parameter
+from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.physics.constants import HBARC_MEV_FM
+from cevns_hf.physics.model import StandardModel
+from cevns_hf.physics.nuclei import Nucleus
+from cevns_hf.sources.sns_pidar import lepton_flavour
 
 __all__ = ["FAMILY", "OSCILLATION_PHASE", "SterileModel", "disappearance_amplitude"]
 

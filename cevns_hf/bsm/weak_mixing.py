@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ..constants import SIN2_THETA_W
-from ..hypothesis import Family, Parameter
-from ..model import PhysicsModel, StandardModel
+from cevns_hf.bsm.family import Family, Parameter
+from cevns_hf.physics.constants import SIN2_THETA_W
+from cevns_hf.physics.model import PhysicsModel, StandardModel
 
 __all__ = ["FAMILY"]
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import click
 
-from .._version import __version__
-from ._errors import CevnsHFCLIError, friendly
-from .data import data
-from .limit import limit
-from .scan import scan
+from cevns_hf._version import __version__
+from cevns_hf.cli._errors import CevnsHFCLIError, friendly
+from cevns_hf.cli.data import data
+from cevns_hf.cli.limit import limit
+from cevns_hf.cli.scan import scan
 
 __all__ = ["CevnsHFCLIError", "cli"]
 
@@ -64,7 +64,7 @@ _hypothesis = click.option(
 @friendly
 def predict(experiment: str, hypothesis: str | None, as_json: bool) -> None:
     """Expected events per sample in the analysis region at nominal nuisances."""
-    from ..pipeline import predict as _predict
+    from cevns_hf.templates.predict import predict as _predict
 
     result = _predict(experiment, hypothesis)
     if as_json:
@@ -75,8 +75,9 @@ def predict(experiment: str, hypothesis: str | None, as_json: bool) -> None:
 
 
 def _spec(experiment: str, lar_f90: bool) -> dict[str, Any]:
-    from .. import detectors, workspace
-    from ..detectors.lar2020 import LAr2020Config
+    from cevns_hf import detectors
+    from cevns_hf.detectors.lar2020 import LAr2020Config
+    from cevns_hf.workspace import build as workspace
 
     tmpl = []
     for exp in detectors.split_experiments(experiment):
@@ -95,7 +96,7 @@ _lar_f90 = click.option("--lar-f90", is_flag=True, help="LAr 2020 in the full 12
 @friendly
 def fit(experiment: str, lar_f90: bool, as_json: bool) -> None:
     """Maximum-likelihood fit of the SM model to the observed data (pyhf, MINUIT)."""
-    from ..infer import fit as _fit
+    from cevns_hf.inference.fit import fit as _fit
 
     result = _fit(_spec(experiment, lar_f90)).to_dict()
     result["experiment"] = experiment
@@ -125,10 +126,10 @@ def workspace_cmd(
     Without --hypothesis: the SM workspace with POI mu_cevns. With --hypothesis: the SM as background plus
     the BSM change with POI mu_bsm (1 = the hypothesis); with --poi also: the POI is the linear quantity.
     """
-    from .. import detectors
-    from .._io import atomic_write_text
-    from ..exceptions import ConfigurationError
-    from ..workspace import dumps
+    from cevns_hf import detectors
+    from cevns_hf.exceptions import ConfigurationError
+    from cevns_hf.io.atomic import atomic_write_text
+    from cevns_hf.workspace.build import dumps
 
     if output.exists() and not force:
         raise CevnsHFCLIError(f"refusing to overwrite existing file {str(output)!r}; pass --force to replace it")
@@ -137,8 +138,8 @@ def workspace_cmd(
             raise ConfigurationError("--poi needs --hypothesis (the reference point of the linear POI)")
         spec = _spec(experiment, lar_f90)
     else:
-        from ..bsm_workspace import hypothesis_workspace, linear_workspace
-        from ..hypothesis import parse_hypothesis
+        from cevns_hf.bsm.family import parse_hypothesis
+        from cevns_hf.workspace.hypothesis import hypothesis_workspace, linear_workspace
 
         if lar_f90:
             raise ConfigurationError("--lar-f90 is available for the SM workspace only")
@@ -157,7 +158,7 @@ def workspace_cmd(
 def _parse_grid(items: tuple[str, ...], log: tuple[str, ...]) -> dict[str, list[float]]:
     import numpy as np
 
-    from ..exceptions import ConfigurationError
+    from cevns_hf.exceptions import ConfigurationError
 
     grid: dict[str, list[float]] = {}
     for item in items:
@@ -203,11 +204,11 @@ def patchset(
     force: bool,
 ) -> None:
     """Background-only workspace + pyhf PatchSet over a hypothesis grid (HEPData convention)."""
-    from .. import detectors
-    from .._io import atomic_write_text
-    from ..bsm_workspace import build_patchset
-    from ..hypothesis import get_family, parse_hypothesis
-    from ..workspace import dumps
+    from cevns_hf import detectors
+    from cevns_hf.bsm.family import get_family, parse_hypothesis
+    from cevns_hf.io.atomic import atomic_write_text
+    from cevns_hf.workspace.build import dumps
+    from cevns_hf.workspace.hypothesis import build_patchset
 
     fam = get_family(family)
     grid = _parse_grid(grids, logs)
@@ -227,7 +228,7 @@ def patchset(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def families(as_json: bool) -> None:
     """List the hypothesis families, their parameters (units, ranges, SM values) and linear POIs."""
-    from ..bsm import FAMILIES
+    from cevns_hf.bsm import FAMILIES
 
     table = {
         name: {
@@ -274,9 +275,9 @@ def run(
     output_dir: Path, config_path: Path | None, workers: int | None, scheduler: str | None, no_plots: bool, force: bool
 ) -> None:
     """The main job: SM fits and the reference analyses' BSM constraints, with workspaces and plots."""
-    from ..distributed import dask_executor
-    from ..run import load_config, results_markdown
-    from ..run import run as _run
+    from cevns_hf.analysis.job import load_config, results_markdown
+    from cevns_hf.analysis.job import run as _run
+    from cevns_hf.inference.executors import dask_executor
 
     config = load_config(config_path) if config_path is not None else None
     with dask_executor(workers=workers, scheduler=scheduler) as executor:

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..exceptions import CevnsHFError
+from cevns_hf.exceptions import CevnsHFError
 
 __all__ = ["CevnsHFCLIError", "friendly"]
 

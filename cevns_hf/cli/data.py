@@ -13,9 +13,8 @@ from typing import Any
 
 import click
 
-from cevns_hf import releases as _releases
-
-from ._errors import friendly
+from cevns_hf.cli._errors import friendly
+from cevns_hf.data import releases as _releases
 
 __all__ = ["data"]
 

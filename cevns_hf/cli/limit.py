@@ -10,7 +10,7 @@ import json
 
 import click
 
-from ._errors import friendly
+from cevns_hf.cli._errors import friendly
 
 __all__ = ["limit"]
 
@@ -61,8 +61,8 @@ def limit(
       cevns-hf limit --experiment csi2021 --hypothesis-family magnetic_moment \\
           --parameter mu_nu_mu --method cls --json
     """
-    from ..hypothesis import parse_hypothesis
-    from ..limits import parameter_limit
+    from cevns_hf.bsm.family import parse_hypothesis
+    from cevns_hf.inference.limits import parameter_limit
 
     fixed_values = dict(parse_hypothesis(f"{family}:{fixed}").values) if fixed else {}
     result = parameter_limit(

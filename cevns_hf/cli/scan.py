@@ -1,4 +1,4 @@
-"""``cevns-hf scan``: profile-likelihood scans of a hypothesis family over a grid (:mod:`cevns_hf.scan`).
+"""``cevns-hf scan``: profile-likelihood scans of a hypothesis family over a grid (:mod:`cevns_hf.inference.scan`).
 
 Registered in the command group by ``cevns_hf.cli`` (``cli.add_command(scan)``). Library errors
 (:class:`cevns_hf.exceptions.CevnsHFError`) become one ``Error: ...`` line and exit code 2, as for the
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ._errors import friendly
+from cevns_hf.cli._errors import friendly
 
 __all__ = ["scan"]
 
@@ -31,7 +31,7 @@ def _names(items: tuple[str, ...]) -> list[str]:
 
 def _profile_inner_grids(profiles: tuple[str, ...], logs: tuple[str, ...]) -> tuple[list[str], dict[str, list[float]]]:
     """``--profile name`` or ``--profile name=lo:hi:n`` -> (names, explicit inner grids)."""
-    from . import _parse_grid
+    from cevns_hf.cli import _parse_grid
 
     names, values = [], {}
     for item in profiles:
@@ -55,7 +55,7 @@ def _describe(intervals: list[Any]) -> str:
 
 
 def _summary(result: Any, levels: tuple[str, ...]) -> list[str]:
-    from ..scan import level_value
+    from cevns_hf.inference.scan import level_value
 
     lines = [
         f"{result.family} on {'+'.join(result.experiments)}: {result.twice_nll.size} points over "
@@ -122,12 +122,12 @@ def scan(
     Prints the best fit and the 1sigma / 90% / 2sigma intervals (1D) or contours (2D); --json and --output
     give the full result (grid, delta_chi2, best_fit, intervals or contours).
     """
-    from .. import detectors
-    from .._io import atomic_write_text
-    from ..exceptions import ConfigurationError
-    from ..hypothesis import get_family, parse_hypothesis
-    from ..scan import DEFAULT_LEVELS, profile_scan
-    from . import _parse_grid
+    from cevns_hf import detectors
+    from cevns_hf.bsm.family import get_family, parse_hypothesis
+    from cevns_hf.cli import _parse_grid
+    from cevns_hf.exceptions import ConfigurationError
+    from cevns_hf.inference.scan import DEFAULT_LEVELS, profile_scan
+    from cevns_hf.io.atomic import atomic_write_text
 
     fam = get_family(family)
     grid_names = _names(grids)
@@ -160,7 +160,7 @@ def scan(
             profile_values=inner,
         )
 
-    from ..distributed import dask_executor
+    from cevns_hf.inference.executors import dask_executor
 
     with dask_executor(workers=workers, scheduler=scheduler) as executor:
         result = run(executor)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib
 from typing import Any, Protocol
 
-from ..exceptions import ConfigurationError
-from ..model import PhysicsModel
-from ..templates import Templates
+from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.physics.model import PhysicsModel
+from cevns_hf.templates.histograms import Templates
 
 __all__ = ["COMBINED", "EXPERIMENTS", "detector_module", "split_experiments", "templates"]
 

@@ -3,7 +3,7 @@ data release arXiv:1804.09459, Zenodo 10.5281/zenodo.1228631).
 
 Model (every number from the release's ``coherent_parameters.yaml`` unless stated otherwise; each is a
 field of :class:`CsI2017Config`, with its source):
-    * SNS pi-DAR flux: analytic spectra (:mod:`cevns_hf.physics.source`), 0.08 nu / flavour / POT,
+    * SNS pi-DAR flux: analytic spectra (:mod:`cevns_hf.sources.sns_pidar`), 0.08 nu / flavour / POT,
       1.76e23 POT (Science paper: "1.76 x 10^23 protons on target" in 308.1 live days; the release gives
       the equivalent 7.47594 GWhr, used for the prompt-neutron background), 19.3 m.
     * 14.57 kg CsI (259.809 g/mol; the Science paper rounds it to 14.6 kg): Cs-133 and I-127, one of each per molecule.
@@ -56,7 +56,7 @@ Published numbers (Science paper): SM prediction 173 +- 48 CEvNS events, fitted 
 hypothesis rejected at 6.7 sigma. The default model predicts 165 events in the region (177 over the full
 0-12 us window; 143, 154 and 154 in the region with the ``poisson_upper``, ``poisson_centred`` and
 ``gamma`` smearings). The maximum-likelihood fit of the default workspace gives 130 +- 23 events (131 with
-every other smearing) and -2 Delta ln L = 39 (6.3 sigma) against no CEvNS (``tests/test_csi2017.py``).
+every other smearing) and -2 Delta ln L = 39 (6.3 sigma) against no CEvNS (``tests/detectors/test_csi2017.py``).
 """
 
 from __future__ import annotations
@@ -68,16 +68,16 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from .._typing import FloatArray
-from ..constants import AVOGADRO
-from ..engine import RateEngine, Target, build_engine
-from ..exceptions import ConfigurationError, DataError
-from ..model import PhysicsModel, StandardModel
-from ..physics.nuclei import CS133, I127
-from ..physics.source import FLAVOURS, fluence_per_cm2
-from ..templates import Axis, Sample, Templates
-from . import loaders
-from .response import bin_fine, gamma_smear
+from cevns_hf._typing import FloatArray
+from cevns_hf.detectors import loaders
+from cevns_hf.detectors.engine import RateEngine, Target, build_engine
+from cevns_hf.detectors.response import bin_fine, gamma_smear
+from cevns_hf.exceptions import ConfigurationError, DataError
+from cevns_hf.physics.constants import AVOGADRO
+from cevns_hf.physics.model import PhysicsModel, StandardModel
+from cevns_hf.physics.nuclei import CS133, I127
+from cevns_hf.sources.sns_pidar import FLAVOURS, fluence_per_cm2
+from cevns_hf.templates.histograms import Axis, Sample, Templates
 
 __all__ = [
     "RELEASE_PE_EDGES",
@@ -387,7 +387,7 @@ def templates(model: PhysicsModel | None = None, *, config: CsI2017Config | None
     """Templates of every CsI 2017 sample for a hypothesis (the SM by default).
 
     Args:
-        model: the physics hypothesis (default :class:`~cevns_hf.model.StandardModel`).
+        model: the physics hypothesis (default :class:`~cevns_hf.physics.model.StandardModel`).
         config: the model inputs (default :class:`CsI2017Config`).
 
     Returns:

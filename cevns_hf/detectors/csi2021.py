@@ -1,7 +1,7 @@
 """COHERENT CsI[Na], full data set (Akimov et al., PRL 129 (2022) 081801, arXiv:2110.07730).
 
 Model:
-    * SNS pi-DAR flux: analytic spectra (:mod:`cevns_hf.physics.source`), 0.0848 nu / flavour / POT,
+    * SNS pi-DAR flux: analytic spectra (:mod:`cevns_hf.sources.sns_pidar`), 0.0848 nu / flavour / POT,
       3.198e23 POT, 19.3 m; arrival times from the release's convolved 2D flux (its time marginals,
       release ``csi2021-flux``), or optionally the analytic POT-trace model.
     * 14.6 kg CsI (259.809 g/mol): Cs-133 and I-127, one of each per molecule.
@@ -32,16 +32,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._typing import FloatArray
-from ..constants import AVOGADRO
-from ..engine import RateEngine, Target, build_engine
-from ..exceptions import ConfigurationError, DataError
-from ..model import PhysicsModel, StandardModel
-from ..physics.nuclei import CS133, I127
-from ..physics.source import FLAVOURS, arrival_time_fractions, fluence_per_cm2
-from ..templates import Axis, Sample, Templates
-from . import loaders
-from .response import bin_fine, gamma_smear, shifted_time_bins
+from cevns_hf._typing import FloatArray
+from cevns_hf.detectors import loaders
+from cevns_hf.detectors.engine import RateEngine, Target, build_engine
+from cevns_hf.detectors.response import bin_fine, gamma_smear, shifted_time_bins
+from cevns_hf.exceptions import ConfigurationError, DataError
+from cevns_hf.physics.constants import AVOGADRO
+from cevns_hf.physics.model import PhysicsModel, StandardModel
+from cevns_hf.physics.nuclei import CS133, I127
+from cevns_hf.sources.sns_pidar import FLAVOURS, arrival_time_fractions, fluence_per_cm2
+from cevns_hf.templates.histograms import Axis, Sample, Templates
 
 __all__ = ["CsI2021Config", "CsI2021Setup", "neutrino_samples", "setup", "templates"]
 

@@ -25,16 +25,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._typing import FloatArray
-from ..constants import AVOGADRO
-from ..engine import RateEngine, Target, build_engine
-from ..exceptions import ConfigurationError
-from ..model import PhysicsModel, StandardModel
-from ..physics.nuclei import AR40
-from ..physics.source import FLAVOURS, arrival_time_fractions, fluence_per_cm2
-from ..templates import Axis, Sample, Templates
-from . import loaders
-from .response import bin_fine, gaussian_smear
+from cevns_hf._typing import FloatArray
+from cevns_hf.detectors import loaders
+from cevns_hf.detectors.engine import RateEngine, Target, build_engine
+from cevns_hf.detectors.response import bin_fine, gaussian_smear
+from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.physics.constants import AVOGADRO
+from cevns_hf.physics.model import PhysicsModel, StandardModel
+from cevns_hf.physics.nuclei import AR40
+from cevns_hf.sources.sns_pidar import FLAVOURS, arrival_time_fractions, fluence_per_cm2
+from cevns_hf.templates.histograms import Axis, Sample, Templates
 
 __all__ = ["LAr2020Config", "LAr2020Setup", "neutrino_samples", "release_cevns", "setup", "templates"]
 

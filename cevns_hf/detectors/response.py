@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
-from .._typing import FloatArray
+from cevns_hf._typing import FloatArray
 
 __all__ = [
     "bin_fine",

@@ -1,11 +1,12 @@
-"""Physics core: constants are in :mod:`cevns_hf.constants`; nuclei, form factors, cross sections and
-the pion decay-at-rest source live in one module each."""
+"""Physics core: constants, nuclei, form factors, the CEvNS and neutrino-electron cross sections, and the
+physics model seen by the rate engine (:class:`~cevns_hf.physics.model.PhysicsModel`), one module each.
+Neutrino sources live in :mod:`cevns_hf.sources`."""
 
 from __future__ import annotations
 
-from . import cevns, electron, form_factors, nuclei, source
+from cevns_hf.physics import cevns, constants, electron, form_factors, model, nuclei
 
-__all__ = ["cevns", "electron", "form_factors", "nuclei", "source"]
+__all__ = ["cevns", "constants", "electron", "form_factors", "model", "nuclei"]
 
 
 def __dir__() -> list[str]:

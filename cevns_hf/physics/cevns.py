@@ -22,11 +22,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from .._typing import FloatArray
-from ..constants import G_FERMI, HBARC2_MEV2_CM2, SIN2_THETA_W
-from .form_factors import get_form_factor, momentum_transfer
-from .nuclei import Nucleus
-from .source import check_flavour, lepton_flavour
+from cevns_hf._typing import FloatArray
+from cevns_hf.physics.constants import G_FERMI, HBARC2_MEV2_CM2, SIN2_THETA_W
+from cevns_hf.physics.form_factors import get_form_factor, momentum_transfer
+from cevns_hf.physics.nuclei import Nucleus
+from cevns_hf.sources.sns_pidar import check_flavour, lepton_flavour
 
 __all__ = [
     "RADIATIVE_GV_N",

@@ -23,10 +23,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .._typing import FloatArray
-from ..constants import G_FERMI, HBARC2_MEV2_CM2, M_ELECTRON, SIN2_THETA_W
-from ..exceptions import ConfigurationError
-from .source import check_flavour, is_antineutrino, lepton_flavour
+from cevns_hf._typing import FloatArray
+from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.physics.constants import G_FERMI, HBARC2_MEV2_CM2, M_ELECTRON, SIN2_THETA_W
+from cevns_hf.sources.sns_pidar import check_flavour, is_antineutrino, lepton_flavour
 
 __all__ = [
     "SHELLS",

@@ -18,9 +18,9 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from .._typing import FloatArray
-from ..constants import HBARC_MEV_FM
-from ..exceptions import ConfigurationError
+from cevns_hf._typing import FloatArray
+from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.physics.constants import HBARC_MEV_FM
 
 __all__ = [
     "FORM_FACTORS",

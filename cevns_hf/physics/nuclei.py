@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..constants import AMU_MEV, M_ELECTRON
-from ..exceptions import ConfigurationError
+from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.physics.constants import AMU_MEV, M_ELECTRON
 
 __all__ = ["AR40", "CS133", "I127", "NUCLEI", "Nucleus", "get_nucleus", "point_proton_radius"]
 

@@ -1,0 +1,231 @@
+"""Hypotheses: a BSM family plus named parameter values, in one text form everywhere.
+
+Text form (CLI and config files): ``family:name=value,name=value``, e.g. ``nsi:eps_ee_u=0.1,eps_ee_d=-0.05``;
+``sm`` (or any family with no values) is the Standard Model. Parameters not given take their SM value.
+Every family is registered in :mod:`cevns_hf.bsm`; its parameter names and units are a public contract.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.physics.model import PhysicsModel, StandardModel
+
+__all__ = [
+    "Family",
+    "Hypothesis",
+    "HypothesisError",
+    "LinearPOI",
+    "Parameter",
+    "parse_hypothesis",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+class HypothesisError(ConfigurationError):
+    """An invalid hypothesis: unknown family or parameter, or a value out of its physical range."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A named parameter of a family.
+
+    Attributes:
+        name: public name (``eps_ee_u``).
+        unit: unit of the value (``""`` for dimensionless).
+        description: one line.
+        sm: the Standard-Model value (zero coupling).
+        lo: smallest allowed value (inclusive).
+        hi: largest allowed value (inclusive).
+        lo_open: ``lo`` itself is excluded (e.g. a radius or mass must be > 0).
+    """
+
+    name: str
+    unit: str
+    description: str
+    sm: float = 0.0
+    lo: float = -math.inf
+    hi: float = math.inf
+    lo_open: bool = False
+
+    def describe(self) -> str:
+        """``name [unit] in [lo, hi]`` for error messages."""
+        unit = f" [{self.unit}]" if self.unit else ""
+        left = "(" if self.lo_open else "["
+        return f"{self.name}{unit} in {left}{self.lo:g}, {self.hi:g}]"
+
+    def check(self, value: Any) -> None:
+        """Raise :class:`HypothesisError` unless every entry of ``value`` is finite and in range."""
+        arr = np.asarray(value, dtype=float)
+        if not np.all(np.isfinite(arr)):
+            msg = f"{self.name} must be a finite number, got {value!r}; expected {self.describe()}"
+            raise HypothesisError(msg)
+        too_low = np.any(arr <= self.lo) if self.lo_open else np.any(arr < self.lo)
+        if too_low or np.any(arr > self.hi):
+            msg = f"{self.name} = {value!r} is outside its physical range: expected {self.describe()}"
+            raise HypothesisError(msg)
+
+
+@dataclass(frozen=True)
+class LinearPOI:
+    """A quantity X in which the BSM rate change is exactly linear (for a workspace whose POI is X).
+
+    Attributes:
+        name: POI name in the workspace (``mu_nu_e_sq``).
+        unit: unit of X.
+        parameter: the family parameter X is computed from.
+        to_poi: X as a function of the parameter value (e.g. ``lambda v: v**2``).
+        from_poi: the parameter value giving X (the inverse of ``to_poi`` on the parameter's range).
+        fixed: other parameters that must be set (and are held fixed), e.g. ``dm41_ev2`` for sterile.
+    """
+
+    name: str
+    unit: str
+    parameter: str
+    to_poi: Callable[[float], float]
+    from_poi: Callable[[float], float]
+    fixed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Family:
+    """A BSM family: its parameters, its model and its references.
+
+    Attributes:
+        name: family name used in the text form.
+        description: one line.
+        parameters: the parameters, in their documented order.
+        make_model: builds the physics model from a complete parameter mapping (values may be numpy
+            arrays of shape (H, 1) for a grid of H hypotheses).
+        references: the papers the formulas come from.
+        linear_pois: quantities in which the rate is linear (optional).
+        check: extra validation across parameters (optional).
+    """
+
+    name: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    make_model: Callable[[Mapping[str, Any]], PhysicsModel]
+    references: tuple[str, ...] = ()
+    linear_pois: tuple[LinearPOI, ...] = ()
+    check: Callable[[Mapping[str, Any]], None] | None = None
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Names of the parameters."""
+        return tuple(p.name for p in self.parameters)
+
+    def parameter(self, name: str) -> Parameter:
+        """The parameter called ``name``."""
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        valid = ", ".join(p.describe() for p in self.parameters) or "(none)"
+        msg = f"family {self.name!r} has no parameter {name!r}; valid parameters: {valid}"
+        raise HypothesisError(msg)
+
+    def complete(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """All parameters: given values validated, the others at their SM values."""
+        full: dict[str, Any] = {p.name: p.sm for p in self.parameters}
+        for name, value in values.items():
+            self.parameter(name).check(value)
+            full[name] = value
+        if self.check is not None:
+            self.check(full)
+        return full
+
+    def model(self, values: Mapping[str, Any] | None = None) -> PhysicsModel:
+        """The physics model at ``values`` (missing parameters at their SM values)."""
+        return self.make_model(self.complete(values or {}))
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A family and parameter values (validated on construction; hashable; canonical text form)."""
+
+    family: str
+    values: tuple[tuple[str, float], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        fam = get_family(self.family)
+        fam.complete(dict(self.values))
+
+    @classmethod
+    def from_mapping(cls, family: str, values: Mapping[str, float]) -> Hypothesis:
+        """Build from a mapping (order-independent)."""
+        return cls(family, tuple(sorted((k, float(v)) for k, v in values.items())))
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        """All parameters of the family, the SM values filled in."""
+        return get_family(self.family).complete(dict(self.values))
+
+    def model(self) -> PhysicsModel:
+        """The physics model of this hypothesis."""
+        return get_family(self.family).model(dict(self.values))
+
+    @property
+    def is_sm(self) -> bool:
+        """True when every parameter is at its SM value."""
+        fam = get_family(self.family)
+        return all(v == fam.parameter(k).sm for k, v in self.values)
+
+    def __str__(self) -> str:
+        if not self.values:
+            return self.family
+        return self.family + ":" + ",".join(f"{k}={v:.12g}" for k, v in self.values)
+
+
+def get_family(name: str) -> Family:
+    """The registered family called ``name`` (see :data:`cevns_hf.bsm.FAMILIES`)."""
+    from cevns_hf.bsm import FAMILIES
+
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        msg = f"unknown hypothesis family {name!r}; valid families: {', '.join(sorted(FAMILIES))}"
+        raise HypothesisError(msg) from None
+
+
+def parse_hypothesis(text: str) -> Hypothesis:
+    """Parse ``family:name=value,name=value`` (``sm`` alone is the Standard Model).
+
+    Example:
+        >>> str(parse_hypothesis("weak_mixing:sin2_theta_w=0.24"))
+        'weak_mixing:sin2_theta_w=0.24'
+    """
+    text = text.strip()
+    family, _, rest = text.partition(":")
+    family = family.strip()
+    fam = get_family(family)
+    values: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        name, eq, raw = item.partition("=")
+        name = name.strip()
+        if not eq:
+            msg = f"expected name=value in {item!r} of {text!r} (form: family:name=value,name=value)"
+            raise HypothesisError(msg)
+        fam.parameter(name)
+        if name in values:
+            msg = f"parameter {name!r} given twice in {text!r}"
+            raise HypothesisError(msg)
+        try:
+            values[name] = float(raw)
+        except ValueError:
+            msg = f"{name} = {raw.strip()!r} is not a number; expected {fam.parameter(name).describe()}"
+            raise HypothesisError(msg) from None
+    return Hypothesis.from_mapping(family, values)
+
+
+def sm_family() -> Family:
+    """The Standard Model as a family without parameters."""
+    return Family("sm", "the Standard Model", (), lambda _: StandardModel(), ("physics.md section 1",))

@@ -1,0 +1,60 @@
+"""Executors for scans: serial, a local Dask cluster, or an existing Dask scheduler.
+
+Scans accept any ``concurrent.futures``-style executor; this module only creates Dask ones (optional
+dependency ``cevns_hf[dask]``), so that a scan that outgrows one machine runs on Dask, not on a home-made
+scheduler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from cevns_hf.exceptions import ConfigurationError
+
+__all__ = ["dask_executor"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def dask_executor(*, workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+    """Yield an executor: ``None`` (serial), a local Dask cluster of ``workers`` processes, or a client of
+    the Dask scheduler at ``scheduler`` (e.g. ``tcp://10.0.0.1:8786``). The cluster is closed on exit."""
+    if workers is None and scheduler is None:
+        yield None
+        return
+    if workers is not None and scheduler is not None:
+        msg = "give either --workers (local Dask cluster) or --scheduler (existing cluster), not both"
+        raise ConfigurationError(msg)
+    if workers is not None and workers < 1:
+        msg = f"--workers must be >= 1, got {workers}"
+        raise ConfigurationError(msg)
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as err:
+        msg = "distributed scans need dask: pip install 'cevns_hf[dask]'"
+        raise ConfigurationError(msg) from err
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as err:
+            msg = f"cannot connect to the Dask scheduler at {scheduler!r}: {err}"
+            raise ConfigurationError(msg) from err
+        with client:
+            log.info("running on the Dask scheduler %s", scheduler)
+            yield client
+        return
+    cluster_cm = LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with cluster_cm as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+        log.info("running on a local Dask cluster of %d workers", workers)
+        yield client

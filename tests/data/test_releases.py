@@ -1,0 +1,463 @@
+"""Tests of the release registry and data access layer (cevns_hf.data.releases, ``cevns-hf data``).
+
+The reference copies of the releases are only READ, from ``$CEVNS_HF_DATA`` (set by CI) or
+``<workspace>/shared/data/coherent``; every write goes to ``tmp_path``. No test uses the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import platformdirs
+import pooch
+import pytest
+import requests
+from click.testing import CliRunner
+
+from cevns_hf.cli.data import data
+from cevns_hf.data import releases
+from cevns_hf.exceptions import (
+    CevnsHFError,
+    ChecksumError,
+    ConfigurationError,
+    DataError,
+    DataNotFoundError,
+    OutputExistsError,
+)
+
+_REFERENCE = Path(os.environ.get("CEVNS_HF_DATA") or Path(__file__).parents[3] / "shared/data/coherent")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _sums(reference: Path) -> dict[tuple[str, str], str]:
+    sums: dict[tuple[str, str], str] = {}
+    for line in (reference / "SHA256SUMS").read_text().splitlines():
+        if not line.strip():
+            continue
+        digest, relpath = line.split(maxsplit=1)
+        release, name = relpath.strip().lstrip("*").split("/", 1)
+        sums[(release, name)] = digest
+    return sums
+
+
+def _leftovers(directory: Path) -> list[Path]:
+    """Temporary or hidden files left in ``directory``."""
+    return [p for p in directory.rglob("*") if p.name.startswith(".") or p.name.endswith((".tmp", ".part"))]
+
+
+def _cache_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file()) if directory.exists() else []
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No CEVNS_HF_DATA, and a private cache: tests never touch the user's cache."""
+    cache = tmp_path / "cache"
+    monkeypatch.delenv("CEVNS_HF_DATA", raising=False)
+    monkeypatch.setenv("CEVNS_HF_CACHE", str(cache))
+    return cache
+
+
+@pytest.fixture
+def reference() -> Path:
+    if not (_REFERENCE / "SHA256SUMS").is_file():
+        pytest.skip(f"reference copies of the releases not available at {_REFERENCE}")
+    return _REFERENCE
+
+
+@pytest.fixture
+def with_reference(monkeypatch: pytest.MonkeyPatch, reference: Path) -> Path:
+    monkeypatch.setenv("CEVNS_HF_DATA", str(reference))
+    return reference
+
+
+def _copy_release_files(reference: Path, target: Path, release: str, names: list[str] | None = None) -> Path:
+    """Copy reference files into ``target/<release>/`` (a tmp directory) and return ``target``."""
+    (target / release).mkdir(parents=True, exist_ok=True)
+    for entry in releases.files(release):
+        if (names is None or entry.name in names) and (reference / release / entry.name).is_file():
+            shutil.copyfile(reference / release / entry.name, target / release / entry.name)
+    return target
+
+
+# --------------------------------------------------------------------------------------------------
+# Registry
+# --------------------------------------------------------------------------------------------------
+
+
+def test_every_sha256sums_line_is_registered(reference: Path) -> None:
+    sums = _sums(reference)
+    assert len(sums) == 47
+    for key, digest in sums.items():
+        assert key in releases.REGISTRY, key
+        assert releases.REGISTRY[key].sha256 == digest, key
+    # ... and nothing else carries a hash: the only extra entry is the optional, unverified ROOT flux.
+    extra = set(releases.REGISTRY) - set(sums)
+    assert extra == {("csi2021", "snsFlux2D.root")}
+    assert {r for r, _ in sums} == set(releases.RELEASES)
+
+
+def test_registry_entries() -> None:
+    assert releases.RELEASES == ("lar2020", "csi2021", "csi2017", "csi2021-flux")
+    for (release, name), entry in releases.REGISTRY.items():
+        assert (entry.release, entry.name) == (release, name)
+        assert entry.description
+        assert "\n" not in entry.description
+        assert entry.sha256 is None or (len(entry.sha256) == 64 and entry.sha256 == entry.sha256.lower())
+    patterns = {
+        "lar2020": "https://zenodo.org/record/3903810/files/",
+        "csi2021": "https://arxiv.org/src/2110.07730v2/anc/",
+        "csi2017": "https://zenodo.org/record/1228631/files/",
+    }
+    for release, prefix in patterns.items():
+        assert all(f.url == prefix + f.name for f in releases.files(release))
+    assert all(f.url is None for f in releases.files("csi2021-flux"))
+    root = releases.REGISTRY[("csi2021", "snsFlux2D.root")]
+    assert root.optional
+    assert root.sha256 is None
+    assert root.url == "https://arxiv.org/src/2110.07730v2/anc/snsFlux2D.root"
+    assert [f for f in releases.REGISTRY.values() if f.optional] == [root]
+    assert [f.release for f in releases.files()] == sorted(
+        (f.release for f in releases.files()), key=releases.RELEASES.index
+    )
+    assert len(releases.files("lar2020")) == 21
+    assert set(dir(releases)) == set(releases.__all__)
+
+
+def test_unknown_release_or_file() -> None:
+    with pytest.raises(ConfigurationError, match="csi2021-flux") as info:
+        releases.release_path("lar2021", "cevnspdf.txt")
+    assert all(r in str(info.value) for r in releases.RELEASES)
+    with pytest.raises(ConfigurationError, match=r"cevnspdf\.txt"):
+        releases.release_path("lar2020", "nope.txt")
+    with pytest.raises(ConfigurationError, match="valid releases"):
+        releases.files("bogus")
+    with pytest.raises(ConfigurationError):
+        releases.status(["lar2020", "bogus"])
+
+
+def test_locations(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated: Path) -> None:
+    assert releases.data_dir_from_env() is None
+    assert releases.cache_dir() == isolated
+    monkeypatch.setenv("CEVNS_HF_DATA", str(tmp_path / "d"))
+    assert releases.data_dir_from_env() == tmp_path / "d"
+    monkeypatch.delenv("CEVNS_HF_CACHE")
+    assert releases.cache_dir() == Path(platformdirs.user_cache_dir("cevns_hf")) / "releases"
+
+
+# --------------------------------------------------------------------------------------------------
+# release_path
+# --------------------------------------------------------------------------------------------------
+
+
+def test_release_path_through_env(with_reference: Path) -> None:
+    for entry in releases.files():
+        if entry.optional:
+            continue
+        path = releases.release_path(entry.release, entry.name)
+        assert path == with_reference / entry.release / entry.name
+    report = releases.status()
+    assert len(report) == len(releases.REGISTRY)
+    for item in report:
+        if item.file.optional:
+            assert item.source in {"missing", "env", "cache"}
+            continue
+        assert (item.present, item.verified, item.source) == (True, True, "env")
+
+
+def test_release_path_falls_back_to_cache(
+    monkeypatch: pytest.MonkeyPatch, reference: Path, tmp_path: Path, isolated: Path
+) -> None:
+    _copy_release_files(reference, isolated, "csi2017", ["promptPDF.txt"])
+    monkeypatch.setenv("CEVNS_HF_DATA", str(tmp_path / "empty"))
+    assert releases.release_path("csi2017", "promptPDF.txt") == isolated / "csi2017" / "promptPDF.txt"
+    (item,) = [s for s in releases.status(["csi2017"]) if s.file.name == "promptPDF.txt"]
+    assert (item.source, item.verified) == ("cache", True)
+
+
+def test_missing_file_message_gives_both_ways(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CEVNS_HF_DATA", str(tmp_path / "nowhere"))
+    with pytest.raises(DataNotFoundError) as info:
+        releases.release_path("lar2020", "cevnspdf.txt")
+    message = str(info.value)
+    assert isinstance(info.value, FileNotFoundError)
+    assert "lar2020/cevnspdf.txt" in message
+    assert "cevns-hf data fetch" in message
+    assert "CEVNS_HF_DATA=DIR" in message
+    assert "cevns-hf data import DIR" in message
+    assert "<release>/<file>" in message
+    # a derived file cannot be downloaded: the message says so instead of suggesting fetch
+    with pytest.raises(DataNotFoundError) as info:
+        releases.release_path("csi2021-flux", "snsFlux_time_marginals_t10ns_pdf.csv")
+    message = str(info.value)
+    assert "no public URL" in message
+    assert "CEVNS_HF_DATA=DIR" in message
+    assert "cevns-hf data import DIR" in message
+
+
+def test_corrupted_copy_raises_checksum_error(monkeypatch: pytest.MonkeyPatch, reference: Path, tmp_path: Path) -> None:
+    bad_dir = tmp_path / "bad"
+    (bad_dir / "lar2020").mkdir(parents=True)
+    original = (reference / "lar2020" / "cevnspdf.txt").read_bytes()
+    corrupt = bad_dir / "lar2020" / "cevnspdf.txt"
+    corrupt.write_bytes(original.replace(b"0", b"1", 1))
+    monkeypatch.setenv("CEVNS_HF_DATA", str(bad_dir))
+    with pytest.raises(ChecksumError) as info:
+        releases.release_path("lar2020", "cevnspdf.txt")
+    message = str(info.value)
+    assert "lar2020/cevnspdf.txt" in message
+    assert releases.REGISTRY[("lar2020", "cevnspdf.txt")].sha256 in message
+    assert _sha256(corrupt) in message
+    assert releases.release_path("lar2020", "cevnspdf.txt", verify=False) == corrupt
+    (item,) = [s for s in releases.status(["lar2020"]) if s.file.name == "cevnspdf.txt"]
+    assert (item.present, item.verified, item.source) == (True, False, "env")
+
+
+def test_verification_is_memoised(monkeypatch: pytest.MonkeyPatch, reference: Path, tmp_path: Path) -> None:
+    local = _copy_release_files(reference, tmp_path / "local", "lar2020", ["bkgpdf.txt"])
+    monkeypatch.setenv("CEVNS_HF_DATA", str(local))
+    calls: list[int] = []
+
+    def counting_sha256(*args: Any) -> Any:
+        calls.append(1)
+        return hashlib.sha256(*args)
+
+    monkeypatch.setattr(releases, "hashlib", SimpleNamespace(sha256=counting_sha256))
+    for _ in range(3):
+        releases.release_path("lar2020", "bkgpdf.txt")
+    assert len(calls) == 1
+    # a changed file is hashed again (and now fails)
+    target = local / "lar2020" / "bkgpdf.txt"
+    target.write_bytes(target.read_bytes() + b"\n")
+    with pytest.raises(ChecksumError):
+        releases.release_path("lar2020", "bkgpdf.txt")
+    assert len(calls) == 2
+
+
+def test_unverified_optional_file_warns(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "d" / "csi2021").mkdir(parents=True)
+    fake = tmp_path / "d" / "csi2021" / "snsFlux2D.root"
+    fake.write_bytes(b"not really ROOT")
+    monkeypatch.setenv("CEVNS_HF_DATA", str(tmp_path / "d"))
+    with caplog.at_level(logging.WARNING, logger="cevns_hf.data.releases"):
+        assert releases.release_path("csi2021", "snsFlux2D.root") == fake
+    assert any("UNVERIFIED" in r.getMessage() for r in caplog.records)
+    (item,) = [s for s in releases.status(["csi2021"]) if s.file.optional]
+    assert (item.present, item.verified, item.source) == (True, None, "env")
+
+
+# --------------------------------------------------------------------------------------------------
+# import_directory
+# --------------------------------------------------------------------------------------------------
+
+
+def test_import_directory_copies_and_verifies(reference: Path, isolated: Path) -> None:
+    paths = releases.import_directory(reference, ["lar2020", "csi2021-flux"])
+    expected = releases.files("lar2020") + releases.files("csi2021-flux")
+    assert paths == [isolated / f.release / f.name for f in expected]
+    for entry, path in zip(expected, paths, strict=True):
+        assert _sha256(path) == entry.sha256
+    assert _leftovers(isolated) == []
+    # found through the cache now (CEVNS_HF_DATA is unset)
+    assert releases.release_path("lar2020", "datanobkgsub.txt") == isolated / "lar2020" / "datanobkgsub.txt"
+    assert {s.source for s in releases.status(["lar2020"])} == {"cache"}
+    assert {s.source for s in releases.status(["csi2017"])} == {"missing"}
+
+    # a second import skips the verified files (nothing rewritten)
+    mtimes = {p: p.stat().st_mtime_ns for p in paths}
+    assert releases.import_directory(reference, ["lar2020", "csi2021-flux"]) == paths
+    assert {p: p.stat().st_mtime_ns for p in paths} == mtimes
+
+
+def test_import_refuses_to_replace_differing_file(reference: Path, isolated: Path) -> None:
+    releases.import_directory(reference, ["csi2017"])
+    cached = isolated / "csi2017" / "promptPDF.txt"
+    cached.write_bytes(b"locally modified\n")
+    with pytest.raises(OutputExistsError, match=r"promptPDF\.txt") as info:
+        releases.import_directory(reference, ["csi2017"])
+    assert isinstance(info.value, CevnsHFError)
+    assert cached.read_bytes() == b"locally modified\n"
+    paths = releases.import_directory(reference, ["csi2017"], overwrite=True)
+    assert cached in paths
+    assert _sha256(cached) == releases.REGISTRY[("csi2017", "promptPDF.txt")].sha256
+    assert _leftovers(isolated) == []
+
+
+def test_import_refuses_corrupt_source(reference: Path, tmp_path: Path, isolated: Path) -> None:
+    source = _copy_release_files(reference, tmp_path / "src", "lar2020", ["bkgpdf.txt", "cevnspdf.txt"])
+    bad = source / "lar2020" / "cevnspdf.txt"
+    bad.write_bytes(bad.read_bytes()[:-10])
+    with pytest.raises(ChecksumError, match=r"lar2020/cevnspdf\.txt"):
+        releases.import_directory(source, ["lar2020"])
+    assert _cache_files(isolated) == []  # not even the good file was written
+
+
+def test_import_partial_and_missing_sources(
+    reference: Path, tmp_path: Path, isolated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = _copy_release_files(reference, tmp_path / "src", "lar2020", ["bkgpdf.txt", "brnpdf.txt"])
+    with caplog.at_level(logging.WARNING, logger="cevns_hf.data.releases"):
+        paths = releases.import_directory(source, ["lar2020"])
+    assert paths == [isolated / "lar2020" / "bkgpdf.txt", isolated / "lar2020" / "brnpdf.txt"]
+    assert any("cevnspdf.txt" in r.getMessage() for r in caplog.records)
+    # default selection: releases absent from the source are only logged
+    assert releases.import_directory(source) == paths
+    # an explicitly requested release with no file at all is an error
+    with pytest.raises(DataNotFoundError, match="csi2017"):
+        releases.import_directory(source, ["lar2020", "csi2017"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataNotFoundError, match="<release>/<file>"):
+        releases.import_directory(tmp_path / "empty")
+    with pytest.raises(DataNotFoundError):
+        releases.import_directory(tmp_path / "does-not-exist")
+    assert _leftovers(isolated) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# fetch (pooch.retrieve is replaced: no network)
+# --------------------------------------------------------------------------------------------------
+
+
+def _fake_retrieve(reference: Path, calls: list[dict[str, Any]]) -> Callable[..., str]:
+    def retrieve(url: str, known_hash: str | None = None, fname: str = "", path: Any = None, **kw: Any) -> str:
+        calls.append({"url": url, "known_hash": known_hash, "fname": fname, "path": Path(path)})
+        release = Path(path).name
+        target = Path(path) / fname
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = reference / release / fname
+        if source.is_file():
+            shutil.copyfile(source, target)
+        else:
+            target.write_bytes(b"downloaded")
+        return str(target)
+
+    return retrieve
+
+
+def test_fetch_without_network_raises_data_error(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
+    def offline(url: str, **kwargs: Any) -> str:
+        raise requests.exceptions.ConnectionError(f"Failed to resolve host for {url}")
+
+    monkeypatch.setattr(pooch, "retrieve", offline)
+    with pytest.raises(DataError, match="could not download") as info:
+        releases.fetch(["lar2020"])
+    assert not isinstance(info.value, ChecksumError)
+    assert "https://zenodo.org/record/3903810/files/" in str(info.value)
+    assert isinstance(info.value.__cause__, OSError)
+    assert _cache_files(isolated) == []
+
+    def broken(url: str, **kwargs: Any) -> str:
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(pooch, "retrieve", broken)
+    with pytest.raises(DataError, match="connection reset"):
+        releases.fetch(["csi2021"])
+
+
+def test_fetch_uses_pooch_with_pinned_hashes(
+    monkeypatch: pytest.MonkeyPatch, reference: Path, isolated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(pooch, "retrieve", _fake_retrieve(reference, calls))
+    paths = releases.fetch(["lar2020"])
+    assert paths == [isolated / "lar2020" / f.name for f in releases.files("lar2020")]
+    assert [c["url"] for c in calls] == [f.url for f in releases.files("lar2020")]
+    assert all(c["known_hash"] == f"sha256:{releases.REGISTRY[('lar2020', c['fname'])].sha256}" for c in calls)
+    assert all(c["path"] == isolated / "lar2020" for c in calls)
+    # already cached and verified: no new download
+    calls.clear()
+    assert releases.fetch(["lar2020"]) == paths
+    assert calls == []
+    # derived files have no URL: skipped; the optional ROOT file only on request, unverified
+    assert releases.fetch(["csi2021-flux"]) == []
+    assert calls == []
+    with caplog.at_level(logging.WARNING, logger="cevns_hf.data.releases"):
+        fetched = releases.fetch("csi2021", include_optional=True)
+    assert isolated / "csi2021" / "snsFlux2D.root" in fetched
+    assert [c["known_hash"] for c in calls if c["fname"] == "snsFlux2D.root"] == [None]
+    assert any("UNVERIFIED" in r.getMessage() for r in caplog.records)
+
+
+def test_fetch_checksum_mismatch(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
+    def mismatch(url: str, **kwargs: Any) -> str:
+        raise ValueError("SHA256 hash of downloaded file does not match the known hash")
+
+    monkeypatch.setattr(pooch, "retrieve", mismatch)
+    with pytest.raises(ChecksumError, match=r"csi2017/promptPDF\.txt"):
+        releases.fetch(["csi2017"])
+    assert _cache_files(isolated) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------------
+
+
+def test_cli_status_json(with_reference: Path) -> None:
+    result = CliRunner().invoke(data, ["status", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == len(releases.REGISTRY)
+    assert {"release", "file", "present", "verified", "source"} <= set(rows[0])
+    assert all(r["verified"] is True and r["source"] == "env" for r in rows if not r["optional"])
+    result = CliRunner().invoke(data, ["status", "-r", "csi2017", "--json"])
+    assert {r["release"] for r in json.loads(result.stdout)} == {"csi2017"}
+
+
+def test_cli_status_table(with_reference: Path) -> None:
+    result = CliRunner().invoke(data, ["status", "--release", "lar2020"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["release", "file", "present", "verified", "source"]
+    assert len(lines) == 1 + 21
+    assert all(line.split()[2:] == ["yes", "yes", "env"] for line in lines[1:])
+
+
+def test_cli_bad_release() -> None:
+    result = CliRunner().invoke(data, ["status", "--release", "lar2021"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert all(r in result.output for r in releases.RELEASES)
+
+
+def test_cli_library_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline(url: str, **kwargs: Any) -> str:
+        raise requests.exceptions.ConnectionError("Name or service not known\nsecond line")
+
+    monkeypatch.setattr(pooch, "retrieve", offline)
+    result = CliRunner().invoke(data, ["fetch", "-r", "lar2020"])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1
+    assert "could not download" in error_lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_cli_import(reference: Path, tmp_path: Path, isolated: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(data, ["import", str(reference), "--release", "csi2017"])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == len(releases.files("csi2017"))
+    (isolated / "csi2017" / "qfData_tunl.txt").write_text("changed\n")
+    result = runner.invoke(data, ["import", str(reference), "-r", "csi2017"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: refusing")
+    result = runner.invoke(data, ["import", str(reference), "-r", "csi2017", "--force"])
+    assert result.exit_code == 0, result.output
+    assert _sha256(isolated / "csi2017" / "qfData_tunl.txt") == releases.REGISTRY[("csi2017", "qfData_tunl.txt")].sha256
+    result = runner.invoke(data, ["import", str(tmp_path / "missing")])
+    assert result.exit_code == 2
