@@ -55,7 +55,7 @@ def _describe(intervals: list[Any]) -> str:
 
 
 def _summary(result: Any, levels: tuple[str, ...]) -> list[str]:
-    from cevns_hf.inference.scan import level_value
+    from cevns_hf.inference.intervals import level_value
 
     lines = [
         f"{result.family} on {'+'.join(result.experiments)}: {result.twice_nll.size} points over "
@@ -126,7 +126,8 @@ def scan(
     from cevns_hf.bsm.family import get_family, parse_hypothesis
     from cevns_hf.cli import _parse_grid
     from cevns_hf.exceptions import ConfigurationError
-    from cevns_hf.inference.scan import DEFAULT_LEVELS, profile_scan
+    from cevns_hf.inference.intervals import DEFAULT_LEVELS
+    from cevns_hf.inference.scan import profile_scan
     from cevns_hf.io.atomic import atomic_write_text
 
     fam = get_family(family)

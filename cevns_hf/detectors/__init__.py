@@ -7,13 +7,14 @@ Each detector module exposes ``templates(model=None, *, config=None) -> Template
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.physics.model import PhysicsModel
 from cevns_hf.templates.histograms import Templates
 
-__all__ = ["COMBINED", "EXPERIMENTS", "detector_module", "split_experiments", "templates"]
+__all__ = ["COMBINED", "EXPERIMENTS", "detector_module", "experiment_names", "split_experiments", "templates"]
 
 
 def __dir__() -> list[str]:
@@ -61,3 +62,17 @@ def split_experiments(spec: str) -> list[str]:
 def templates(experiment: str, model: PhysicsModel | None = None, *, config: Any = None) -> Templates:
     """Templates of ``experiment`` for a hypothesis (the SM by default)."""
     return detector_module(experiment).templates(model, config=config)
+
+
+def experiment_names(experiments: str | Sequence[str]) -> tuple[str, ...]:
+    """Validated experiment names of ``"a+b"`` or a sequence of such specs; each experiment at most once."""
+    names: list[str] = []
+    for item in [experiments] if isinstance(experiments, str) else experiments:
+        names.extend(split_experiments(item))
+    if not names:
+        msg = f"no experiment given; valid choices: {sorted(EXPERIMENTS)}"
+        raise ConfigurationError(msg)
+    if len(set(names)) != len(names):
+        msg = f"each experiment may appear once, got {names}"
+        raise ConfigurationError(msg)
+    return tuple(names)

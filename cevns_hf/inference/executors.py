@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
+from typing import Any, Protocol, TypeVar
 
 from cevns_hf.exceptions import ConfigurationError
 
-__all__ = ["dask_executor"]
+__all__ = ["SubmitGather", "dask_executor", "map_tasks"]
 
 
 def __dir__() -> list[str]:
@@ -22,6 +23,9 @@ def __dir__() -> list[str]:
 
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @contextlib.contextmanager
@@ -58,3 +62,28 @@ def dask_executor(*, workers: int | None = None, scheduler: str | None = None) -
     with cluster_cm as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
         log.info("running on a local Dask cluster of %d workers", workers)
         yield client
+
+
+class SubmitGather(Protocol):
+    """An executor with ``submit`` and ``gather`` (e.g. a ``dask.distributed.Client``)."""
+
+    def submit(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Schedule ``func(*args)``; return a future."""
+
+    def gather(self, futures: Any) -> Any:
+        """The results of ``futures``."""
+
+
+def map_tasks(executor: Executor | SubmitGather | None, func: Callable[[_T], _R], tasks: Sequence[_T]) -> list[_R]:
+    """``[func(t) for t in tasks]``, on ``executor`` when given (results in the order of ``tasks``)."""
+    if executor is None or len(tasks) == 0:
+        return [func(t) for t in tasks]
+    if hasattr(executor, "gather") and hasattr(executor, "submit"):
+        futures = [executor.submit(func, t) for t in tasks]
+        return list(executor.gather(futures))
+    if hasattr(executor, "map"):
+        return list(executor.map(func, tasks))
+    if hasattr(executor, "submit"):
+        return [f.result() for f in [executor.submit(func, t) for t in tasks]]
+    msg = f"executor {executor!r} has neither map nor submit"
+    raise ConfigurationError(msg)

@@ -9,7 +9,6 @@ parameters (the POI and the nuisances that move the CEvNS yield).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,39 +16,13 @@ import pyhf
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError, FitError
-from cevns_hf.workspace.build import POI
+from cevns_hf.inference.results import FitResult
 
-__all__ = ["FitResult", "expected_by_sample", "fit", "sample_yields", "twice_nll_profile"]
+__all__ = ["expected_by_sample", "fit", "sample_yields", "twice_nll_profile"]
 
 
 def __dir__() -> list[str]:
     return __all__
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """Result of a maximum-likelihood fit.
-
-    Attributes:
-        twice_nll: -2 ln L at the best fit.
-        parameters: parameter name -> (best-fit value, HESSE error); vector parameters get ``name[i]``.
-        cevns_events: channel -> (fitted CEvNS events, error).
-        predicted_cevns: channel -> CEvNS events at nominal parameters (mu = 1, nuisances 0).
-    """
-
-    twice_nll: float
-    parameters: Mapping[str, tuple[float, float]]
-    cevns_events: Mapping[str, tuple[float, float]]
-    predicted_cevns: Mapping[str, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the ``cevns-hf fit --json`` contract)."""
-        return {
-            "cevns_events": {k: {"value": v, "error": e} for k, (v, e) in self.cevns_events.items()},
-            "predicted_cevns_events": dict(self.predicted_cevns),
-            "twice_nll": self.twice_nll,
-            "parameters": {k: {"value": v, "error": e} for k, (v, e) in self.parameters.items()},
-        }
 
 
 def _model_and_data(spec: Mapping[str, Any]) -> tuple[pyhf.pdf.Model, FloatArray]:
@@ -175,6 +148,3 @@ def twice_nll_profile(spec: Mapping[str, Any], poi_values: FloatArray) -> FloatA
         _, val = pyhf.infer.mle.fixed_poi_fit(float(mu), data, model, init_pars=init, return_fitted_val=True)
         out.append(float(val))
     return np.asarray(out)
-
-
-__all__ += ["POI"]

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from cevns_hf.bsm.family import Hypothesis
 from cevns_hf.cli.limit import limit as limit_cmd
 from cevns_hf.exceptions import CevnsHFError, ConfigurationError
-from cevns_hf.inference import limits
+from cevns_hf.inference import cls, limits, results, toys
 from cevns_hf.workspace.hypothesis import hypothesis_workspace, linear_workspace
 
 MM_REFERENCE = 2.57e-9  # mu_B: the automatic reference of mu_nu_mu for CsI 2021 (~30% rate change)
@@ -36,12 +36,12 @@ def _simple_spec(observed: tuple[float, float] = (51.0, 48.0)) -> dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def mm_cls() -> limits.ParameterLimit:
+def mm_cls() -> results.ParameterLimit:
     return limits.parameter_limit("csi2021", "magnetic_moment", "mu_nu_mu", method="cls")
 
 
 @pytest.fixture(scope="module")
-def mm_profile() -> limits.ParameterLimit:
+def mm_profile() -> results.ParameterLimit:
     return limits.parameter_limit("csi2021", "magnetic_moment", "mu_nu_mu", method="profile", n_grid=24)
 
 
@@ -67,7 +67,7 @@ def test_asymptotic_limit_honours_cl_and_matches_pyhf() -> None:
     model = ws.model()
     data = ws.data(model)
     for cl in (0.9, 0.95):
-        ours = limits.cls_upper_limit(spec, cl=cl, rtol=1e-4)
+        ours = cls.cls_upper_limit(spec, cl=cl, rtol=1e-4)
         pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer())
         obs, exp = pyhf.infer.intervals.upper_limits.toms748_scan(
             data, model, 0.0, 5.0, level=1.0 - cl, rtol=1e-4, test_stat="qtilde"
@@ -75,10 +75,10 @@ def test_asymptotic_limit_honours_cl_and_matches_pyhf() -> None:
         assert ours.observed == pytest.approx(float(obs), rel=1e-3)
         assert ours.expected == pytest.approx([float(e) for e in exp], rel=1e-3)
         assert list(ours.expected) == sorted(ours.expected)
-        at_limit = limits.cls_hypotest(spec, ours.observed)
+        at_limit = cls.cls_hypotest(spec, ours.observed)
         assert at_limit.observed == pytest.approx(1.0 - cl, rel=2e-3)
     # a scan interpolated in ln CLs agrees with the root finding
-    scanned = limits.cls_upper_limit(spec, cl=0.95, scan=np.linspace(0.25, 3.0, 12))
+    scanned = cls.cls_upper_limit(spec, cl=0.95, scan=np.linspace(0.25, 3.0, 12))
     assert scanned.observed == pytest.approx(ours.observed, rel=1e-2)
     assert len(scanned.points) == 12
     json.dumps(ours.to_dict())
@@ -86,60 +86,60 @@ def test_asymptotic_limit_honours_cl_and_matches_pyhf() -> None:
 
 def test_scan_not_reaching_the_level_is_an_error() -> None:
     with pytest.raises(ConfigurationError, match="extend the scan"):
-        limits.cls_upper_limit(_simple_spec(), scan=[0.1, 0.2])
+        cls.cls_upper_limit(_simple_spec(), scan=[0.1, 0.2])
 
 
 def test_backend_is_restored() -> None:
     pyhf.set_backend("numpy", pyhf.optimize.minuit_optimizer())
     try:
-        limits.cls_hypotest(_simple_spec(), 1.0)
+        cls.cls_hypotest(_simple_spec(), 1.0)
         assert isinstance(pyhf.get_backend()[1], pyhf.optimize.minuit_optimizer)
     finally:
         pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer())
     with pytest.raises(ConfigurationError, match="valid choices: numpy"):
-        limits.cls_hypotest(_simple_spec(), 1.0, backend="abacus")
+        cls.cls_hypotest(_simple_spec(), 1.0, backend="abacus")
 
 
 # ------------------------------------------------------------------------------------------------ toys
 
 
 def test_toys_work_with_installed_numpy() -> None:
-    assert limits.toys_supported()  # pyproject pins numpy < 2.4
-    point = limits.cls_hypotest(_simple_spec(), 1.0, method="toys", n_toys=20, seed=1)
+    assert toys.toys_supported()  # pyproject pins numpy < 2.4
+    point = cls.cls_hypotest(_simple_spec(), 1.0, method="toys", n_toys=20, seed=1)
     assert 0.0 <= point.observed <= 1.0
 
 
 def test_toys_need_numpy_below_2_4_with_pyhf_0_7_6(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(limits, "_numpy_version", lambda: (2, 4))
-    monkeypatch.setattr(limits, "_pyhf_version", lambda: (0, 7, 6))
-    assert not limits.toys_supported()
-    with pytest.raises(limits.ToysUnavailableError, match=r"numpy.*2\.4.*pyhf 0\.7\.6|pyhf.*numpy 2\.4") as info:
-        limits.cls_upper_limit(_simple_spec(), method="toys", n_toys=10, seed=1)
+    monkeypatch.setattr(toys, "_numpy_version", lambda: (2, 4))
+    monkeypatch.setattr(toys, "_pyhf_version", lambda: (0, 7, 6))
+    assert not toys.toys_supported()
+    with pytest.raises(toys.ToysUnavailableError, match=r"numpy.*2\.4.*pyhf 0\.7\.6|pyhf.*numpy 2\.4") as info:
+        cls.cls_upper_limit(_simple_spec(), method="toys", n_toys=10, seed=1)
     assert isinstance(info.value, CevnsHFError)
     assert "interpolation" in str(info.value)
     assert "asymptotic" in str(info.value)
-    with pytest.raises(limits.ToysUnavailableError):
-        limits.cls_hypotest(_simple_spec(), 1.0, method="toys")
+    with pytest.raises(toys.ToysUnavailableError):
+        cls.cls_hypotest(_simple_spec(), 1.0, method="toys")
     # the asymptotic calculator is unaffected
-    assert limits.cls_upper_limit(_simple_spec(), scan=[0.5, 1.0, 2.0, 3.0]).observed > 0
+    assert cls.cls_upper_limit(_simple_spec(), scan=[0.5, 1.0, 2.0, 3.0]).observed > 0
     # a pyhf release with the fix lifts the restriction
-    monkeypatch.setattr(limits, "_pyhf_version", lambda: (0, 7, 7))
-    assert limits.toys_supported()
+    monkeypatch.setattr(toys, "_pyhf_version", lambda: (0, 7, 7))
+    assert toys.toys_supported()
 
 
 def test_toys_seeded_reproducible_and_global_state_untouched() -> None:
     spec = _simple_spec()
     np.random.seed(123)  # noqa: NPY002 - the global state pyhf draws from
     before: Any = np.random.get_state()  # noqa: NPY002
-    a = limits.cls_upper_limit(spec, method="toys", n_toys=25, seed=42, scan=[0.5, 1.5, 3.0])
+    a = cls.cls_upper_limit(spec, method="toys", n_toys=25, seed=42, scan=[0.5, 1.5, 3.0])
     after: Any = np.random.get_state()  # noqa: NPY002
     assert before[0] == after[0]
     assert np.array_equal(before[1], after[1])
     assert before[2:] == after[2:]
-    b = limits.cls_upper_limit(spec, method="toys", n_toys=25, seed=42, scan=[3.0, 1.5, 0.5])
+    b = cls.cls_upper_limit(spec, method="toys", n_toys=25, seed=42, scan=[3.0, 1.5, 0.5])
     assert a == b  # same values, independent of the scan order
-    assert limits.cls_hypotest(spec, 1.5, method="toys", n_toys=25, seed=42) == a.points[1]
-    assert limits.cls_hypotest(spec, 1.5, method="toys", n_toys=25, seed=43) != a.points[1]
+    assert cls.cls_hypotest(spec, 1.5, method="toys", n_toys=25, seed=42) == a.points[1]
+    assert cls.cls_hypotest(spec, 1.5, method="toys", n_toys=25, seed=43) != a.points[1]
     assert a.to_dict()["seed"] == 42
     assert a.to_dict()["n_toys"] == 25
 
@@ -147,8 +147,8 @@ def test_toys_seeded_reproducible_and_global_state_untouched() -> None:
 def test_toys_agree_with_asymptotics_simple_model() -> None:
     spec = _simple_spec()
     mu = 1.0
-    asym = limits.cls_hypotest(spec, mu)
-    toys = limits.cls_hypotest(spec, mu, method="toys", n_toys=200, seed=5)
+    asym = cls.cls_hypotest(spec, mu)
+    toys = cls.cls_hypotest(spec, mu, method="toys", n_toys=200, seed=5)
     pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer())
     ws = pyhf.Workspace(spec)
     model = ws.model()
@@ -163,8 +163,8 @@ def test_toys_agree_with_asymptotics_simple_model() -> None:
 def test_toys_agree_with_asymptotics_csi(mm_linear_spec: dict[str, Any]) -> None:
     """Toys on the CsI 2021 mu_nu_mu^2 workspace (60 toys, ~10 s); POI 2.5 has CLs ~ 0.3."""
     mu, n = 2.5, 60
-    asym = limits.cls_hypotest(mm_linear_spec, mu)
-    toys = limits.cls_hypotest(mm_linear_spec, mu, method="toys", n_toys=n, seed=11)
+    asym = cls.cls_hypotest(mm_linear_spec, mu)
+    toys = cls.cls_hypotest(mm_linear_spec, mu, method="toys", n_toys=n, seed=11)
     pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer())
     ws = pyhf.Workspace(mm_linear_spec)
     model = ws.model()
@@ -184,7 +184,7 @@ def test_reference_value_changes_rate_by_20_to_50_percent() -> None:
 
 
 @pytest.mark.slow
-def test_magnetic_moment_cls(mm_cls: limits.ParameterLimit) -> None:
+def test_magnetic_moment_cls(mm_cls: results.ParameterLimit) -> None:
     upper = mm_cls.upper_limit
     assert upper is not None
     assert math.isfinite(upper)
@@ -202,7 +202,7 @@ def test_magnetic_moment_cls(mm_cls: limits.ParameterLimit) -> None:
 
 
 @pytest.mark.slow
-def test_magnetic_moment_profile(mm_profile: limits.ParameterLimit, mm_cls: limits.ParameterLimit) -> None:
+def test_magnetic_moment_profile(mm_profile: results.ParameterLimit, mm_cls: results.ParameterLimit) -> None:
     upper = mm_profile.upper_limit
     assert upper is not None
     assert 1e-10 < upper < 1e-7
@@ -247,7 +247,7 @@ def test_bad_inputs_library() -> None:
     with pytest.raises(ConfigurationError, match="confidence level"):
         limits.parameter_limit("csi2021", "nsi", "eps_ee_u", cl=90)
     with pytest.raises(ConfigurationError, match="valid choices: asymptotic, toys"):
-        limits.cls_upper_limit(_simple_spec(), method="bootstrap")
+        cls.cls_upper_limit(_simple_spec(), method="bootstrap")
 
 
 # ------------------------------------------------------------------------------------------------ exclusion contour
@@ -256,7 +256,7 @@ def test_bad_inputs_library() -> None:
 @pytest.mark.slow
 def test_exclusion_contour_magnetic_moments() -> None:
     grid = {"mu_nu_e": [1e-9, 3e-9, 5e-9], "mu_nu_mu": [1e-9, 2e-9, 4e-9]}
-    result = limits.exclusion_contour("csi2021", "magnetic_moment", grid, cl=0.9)
+    result = cls.exclusion_contour("csi2021", "magnetic_moment", grid, cl=0.9)
     assert result.cls_observed.shape == (3, 3)
     assert result.cls_expected.shape == (5, 3, 3)
     # CLs falls as either moment grows
@@ -277,14 +277,14 @@ def test_exclusion_contour_magnetic_moments() -> None:
 
 def test_exclusion_contour_needs_two_axes() -> None:
     with pytest.raises(ConfigurationError, match="exactly two"):
-        limits.exclusion_contour("csi2021", "magnetic_moment", {"mu_nu_e": [1e-9, 2e-9]})
+        cls.exclusion_contour("csi2021", "magnetic_moment", {"mu_nu_e": [1e-9, 2e-9]})
 
 
 # ------------------------------------------------------------------------------------------------ CLI
 
 
 @pytest.mark.slow
-def test_cli_json_contract(mm_cls: limits.ParameterLimit) -> None:
+def test_cli_json_contract(mm_cls: results.ParameterLimit) -> None:
     args = ["--experiment", "csi2021", "--hypothesis-family", "magnetic_moment", "--parameter", "mu_nu_mu"]
     result = CliRunner().invoke(limit_cmd, [*args, "--cl", "0.9", "--method", "cls", "--json"])
     assert result.exit_code == 0, result.output
@@ -327,7 +327,7 @@ def test_cli_unknown_experiment() -> None:
 
 
 def test_cli_text_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    canned = limits.ParameterLimit(
+    canned = results.ParameterLimit(
         family="nsi",
         parameter="eps_ee_u",
         unit="",
@@ -342,7 +342,7 @@ def test_cli_text_output(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     seen: dict[str, Any] = {}
 
-    def fake(*args: Any, **kwargs: Any) -> limits.ParameterLimit:
+    def fake(*args: Any, **kwargs: Any) -> results.ParameterLimit:
         seen.update(kwargs, args=args)
         return canned
 

@@ -19,8 +19,9 @@ from cevns_hf.cli.scan import scan as scan_cmd
 from cevns_hf.detectors.csi2021 import CsI2021Config
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference import likelihood, scan
+from cevns_hf.inference.intervals import Interval, contours, intervals, level_value, marching_squares
 from cevns_hf.inference.likelihood import Likelihood
-from cevns_hf.inference.scan import Interval, contours, intervals, level_value, marching_squares, profile_scan
+from cevns_hf.inference.scan import profile_scan
 from cevns_hf.templates.batch import grid_neutrino_samples
 from cevns_hf.templates.histograms import Axis, Sample, Templates
 from cevns_hf.workspace.build import build_workspace
