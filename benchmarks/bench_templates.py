@@ -36,10 +36,14 @@ from unittest import mock
 import numpy as np
 
 from cevns_hf.bsm.family import get_family
-from cevns_hf.detectors import csi2021, engine, lar2020
+from cevns_hf.detectors import csi2021, engine, get_detector, lar2020
 from cevns_hf.detectors.engine import reference_spectrum
 from cevns_hf.physics.model import StandardModel
+from cevns_hf.sources.sns_pidar import SOURCE
 from cevns_hf.templates.batch import grid_neutrino_samples
+
+CSI, LAR = get_detector("csi2021"), get_detector("lar2020")
+FAMILY = get_family("light_vector")
 
 N_REPETITIONS = 200
 
@@ -89,6 +93,7 @@ def main() -> None:
     _log("reference (scipy.quad) Cs133 nu_e, nominal response ...")
     a = time.perf_counter()
     ref = reference_spectrum(
+        source=SOURCE,
         model=StandardModel(),
         process="cevns",
         target=cs133,
@@ -104,10 +109,10 @@ def main() -> None:
     couplings = np.geomspace(1e-6, 1e-4, 25)
     m_grid, g_grid = (a.ravel() for a in np.meshgrid(masses, couplings, indexing="ij"))
     values = {"mass_mev": m_grid, "g_nu": g_grid, "g_q": g_grid, "g_e": g_grid}
-    grid_neutrino_samples("csi2021", "light_vector", {k: v[:2] for k, v in values.items()})  # warm-up
+    grid_neutrino_samples(CSI, FAMILY, {k: v[:2] for k, v in values.items()})  # warm-up
     a = time.perf_counter()
-    csi_grid = grid_neutrino_samples("csi2021", "light_vector", values)
-    grid_neutrino_samples("lar2020", "light_vector", values)
+    csi_grid = grid_neutrino_samples(CSI, FAMILY, values)
+    grid_neutrino_samples(LAR, FAMILY, values)
     grid_s = time.perf_counter() - a
     family = get_family("light_vector")
     loop_times = []

@@ -12,20 +12,22 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from cevns_hf import detectors
+from cevns_hf.analysis.config import axis_values, default_config
+from cevns_hf.analysis.report import results_markdown
+from cevns_hf.bsm.family import get_family
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference import fit as infer
+from cevns_hf.inference.intervals import chi2_threshold
 from cevns_hf.io.atomic import atomic_write_text
 from cevns_hf.workspace import build as workspace
 
-__all__ = ["default_config", "load_config", "run"]
+__all__ = ["run"]
 
 
 def __dir__() -> list[str]:
@@ -33,61 +35,6 @@ def __dir__() -> list[str]:
 
 
 log = logging.getLogger(__name__)
-
-
-def _schema() -> dict[str, Any]:
-    text = resources.files("cevns_hf.analysis.configs").joinpath("run.schema.json").read_text()
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-def _validate(config: Any, source: str) -> dict[str, Any]:
-    import jsonschema
-
-    try:
-        jsonschema.validate(config, _schema())
-    except jsonschema.ValidationError as err:
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-        msg = f"invalid run configuration {source} at {where}: {err.message}"
-        raise ConfigurationError(msg) from None
-    from cevns_hf.bsm.family import get_family
-
-    for scan in [*config.get("scans", []), *config.get("patchsets", [])]:
-        family = get_family(scan["family"])
-        for name in [*scan["grid"], *scan.get("fixed", {}), *scan.get("profile", [])]:
-            family.parameter(name)
-    assert isinstance(config, dict)
-    return config
-
-
-def default_config() -> dict[str, Any]:
-    """The embedded COHERENT configuration (``cevns_hf/configs/coherent.yaml``)."""
-    text = resources.files("cevns_hf.analysis.configs").joinpath("coherent.yaml").read_text()
-    return _validate(yaml.safe_load(text), "coherent.yaml (embedded)")
-
-
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read and validate a YAML run configuration (JSON Schema ``cevns_hf/configs/run.schema.json``)."""
-    p = Path(path)
-    try:
-        config = yaml.safe_load(p.read_text())
-    except FileNotFoundError:
-        msg = f"run configuration {str(p)!r} not found"
-        raise ConfigurationError(msg) from None
-    except yaml.YAMLError as err:
-        msg = f"run configuration {str(p)!r} is not valid YAML: {err}"
-        raise ConfigurationError(msg) from None
-    return _validate(config, repr(str(p)))
-
-
-def _axis_values(spec: Mapping[str, Any]) -> list[float]:
-    lo, hi, n = float(spec["lo"]), float(spec["hi"]), int(spec["n"])
-    if spec.get("log"):
-        if lo <= 0 or hi <= 0:
-            msg = f"a logarithmic axis needs positive bounds, got {lo}, {hi}"
-            raise ConfigurationError(msg)
-        return [float(v) for v in np.geomspace(lo, hi, n)]
-    return [float(v) for v in np.linspace(lo, hi, n)]
 
 
 def _progress(items: list[Any], desc: str, enabled: bool) -> Any:
@@ -103,11 +50,14 @@ def _progress(items: list[Any], desc: str, enabled: bool) -> Any:
 def _sm_part(out: Path, config: Mapping[str, Any], overwrite: bool, results: dict[str, Any], plots: bool) -> None:
     from cevns_hf.templates.predict import predict
 
-    for experiment in ("csi2021", "lar2020", "csi2017"):
-        results["predictions"][experiment] = predict(experiment)["samples"]
-    for name in config.get("sm_fits", []):
-        experiments = detectors.split_experiments(name)
-        tmpl = [detectors.templates(e) for e in experiments]
+    fits = [detectors.resolve(name) for name in config.get("sm_fits", [])]
+    predicted = config.get("predictions") or sorted({d.name for dets in fits for d in dets})
+    for name in predicted:
+        (detector,) = detectors.resolve(name)
+        results["predictions"][detector.name] = predict(detector)["samples"]
+    for experiments in fits:
+        name = "+".join(d.name for d in experiments)
+        tmpl = [d.templates() for d in experiments]
         spec = workspace.build_workspace(tmpl)
         atomic_write_text(
             out / "workspaces" / f"{name.replace('+', '_')}.json", workspace.dumps(spec), overwrite=overwrite
@@ -141,7 +91,7 @@ def _bsm_workspace_point(scan: Mapping[str, Any], result: Mapping[str, Any]) -> 
     grid = result["grid"]
     names = list(scan["grid"])
     delta = np.asarray(result["delta_chi2"], dtype=float)
-    level = 2.706 if len(names) == 1 else 4.61
+    level = chi2_threshold(0.9, dof=len(names))
     idx = np.unravel_index(int(np.nanargmin(np.abs(delta - level))), delta.shape)
     boundary = {n: float(grid[n][i]) for n, i in zip(names, idx, strict=True)}
     from cevns_hf.bsm.family import Hypothesis
@@ -180,7 +130,8 @@ def run(
     """
     from cevns_hf.bsm.family import Hypothesis
     from cevns_hf.inference.scan import profile_scan
-    from cevns_hf.workspace.hypothesis import build_patchset, hypothesis_workspace
+    from cevns_hf.workspace.hypothesis import hypothesis_workspace
+    from cevns_hf.workspace.patchset import build_patchset
 
     cfg = dict(config) if config is not None else default_config()
     out = Path(output_dir)
@@ -190,10 +141,10 @@ def run(
     results["timing_s"]["sm"] = time.perf_counter() - started
     for scan in _progress(list(cfg.get("scans", [])), "scans", progress):
         t0 = time.perf_counter()
-        grid = {name: _axis_values(axis) for name, axis in scan["grid"].items()}
+        grid = {name: axis_values(axis) for name, axis in scan["grid"].items()}
         result = profile_scan(
-            detectors.split_experiments(scan["experiment"]),
-            scan["family"],
+            detectors.resolve(scan["experiment"]),
+            get_family(scan["family"]),
             grid,
             fixed=scan.get("fixed"),
             profile=tuple(scan.get("profile", ())),
@@ -212,7 +163,7 @@ def run(
         point = _bsm_workspace_point(scan, payload)
         if point is not None:
             hyp = Hypothesis.from_mapping(scan["family"], point)
-            spec = hypothesis_workspace(detectors.split_experiments(scan["experiment"]), hyp)
+            spec = hypothesis_workspace(detectors.resolve(scan["experiment"]), hyp)
             atomic_write_text(
                 out / "workspaces" / f"bsm_{scan['name']}.json", workspace.dumps(spec), overwrite=overwrite
             )
@@ -221,9 +172,9 @@ def run(
             _plot_scan(out, scan, payload)
         results["timing_s"][scan["name"]] = time.perf_counter() - t0
     for ps in _progress(list(cfg.get("patchsets", [])), "patchsets", progress):
-        grid = {name: _axis_values(axis) for name, axis in ps["grid"].items()}
+        grid = {name: axis_values(axis) for name, axis in ps["grid"].items()}
         bkg, patchset = build_patchset(
-            detectors.split_experiments(ps["experiment"]), ps["family"], grid, fixed=ps.get("fixed")
+            detectors.resolve(ps["experiment"]), get_family(ps["family"]), grid, fixed=ps.get("fixed")
         )
         folder = out / "patchsets" / ps["name"]
         atomic_write_text(folder / "BkgOnly.json", workspace.dumps(bkg), overwrite=overwrite)
@@ -260,43 +211,3 @@ def _plot_scan(out: Path, scan: Mapping[str, Any], payload: Mapping[str, Any]) -
             logx=bool(scan["grid"][names[0]].get("log")),
             logy=bool(scan["grid"][names[1]].get("log")),
         )
-
-
-def _fmt_intervals(items: Any) -> str:
-    if not items:
-        return "-"
-    return " U ".join(f"[{lo:.4g}, {hi:.4g}]" for lo, hi in items)
-
-
-def results_markdown(results: Mapping[str, Any]) -> str:
-    """The results page: SM numbers beside the published ones, then every scan's constraint."""
-    from cevns_hf.templates.predict import summary_markdown
-
-    lines = [summary_markdown(dict(results)).rstrip(), "", "## BSM constraints", ""]
-    lines += [
-        "Profile-likelihood scans with every nuisance parameter profiled (pyhf-equivalent likelihood, "
-        "Delta chi2 = twice_nll - min). 1D: intervals at Delta chi2 = 1 (1 sigma) and 2.71 (90 % CL, 1 dof); "
-        "2D: see the contour files. No published value of these constraints is recorded in the project's "
-        "reference documents, so none is shown beside them.",
-        "",
-        "| constraint | data set | options | best fit | 1 sigma | 90 % CL |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, scan in results.get("scans", {}).items():
-        params = scan.get("parameters", [])
-        best = ", ".join(f"{p} = {scan['best_fit'][p]:.4g}" for p in params if p in scan.get("best_fit", {}))
-        options = ", ".join(f"{k} = {v:g}" for k, v in scan.get("fixed", {}).items())
-        if scan.get("without_es"):
-            options = ", ".join(filter(None, [options, "without ES"]))
-        options = options or "-"
-        title = (scan.get("title") or name).replace("|", "\\|")
-        if len(params) == 1:
-            ints = scan.get("intervals", {})
-            row = f"| {title} | {scan['experiment']} | {options} | {best} | "
-            row += f"{_fmt_intervals(ints.get('1sigma'))} | {_fmt_intervals(ints.get('90'))} |"
-        else:
-            row = f"| {title} | {scan['experiment']} | {options} | {best} | "
-            row += f"2D: `results/scans/{name}.json` | contours in `results/plots/scan_{name}.png` |"
-        lines.append(row)
-    lines += ["", f"Run time: {results.get('timing_s', {}).get('total', float('nan')):.0f} s.", ""]
-    return "\n".join(lines)

@@ -23,12 +23,19 @@ __all__ = [
     "HypothesisError",
     "LinearPOI",
     "Parameter",
+    "get_family",
     "parse_hypothesis",
+    "resolve_family",
 ]
 
 
 def __dir__() -> list[str]:
     return __all__
+
+
+def _as_object(value: object) -> object:
+    """``value`` typed as ``object``, for run-time checks of arguments that callers may get wrong."""
+    return value
 
 
 class HypothesisError(ConfigurationError):
@@ -119,6 +126,9 @@ class Family:
     linear_pois: tuple[LinearPOI, ...] = ()
     check: Callable[[Mapping[str, Any]], None] | None = None
 
+    def __repr__(self) -> str:
+        return f"Family({self.name!r})"
+
     @property
     def parameter_names(self) -> tuple[str, ...]:
         """Names of the parameters."""
@@ -147,42 +157,57 @@ class Family:
         """The physics model at ``values`` (missing parameters at their SM values)."""
         return self.make_model(self.complete(values or {}))
 
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        """Pickle a registered family by name (its model factory may be a lambda), others by value."""
+        from cevns_hf.bsm import FAMILIES
+
+        if FAMILIES.get(self.name) is self:
+            return (get_family, (self.name,))
+        return super().__reduce__()
+
 
 @dataclass(frozen=True)
 class Hypothesis:
-    """A family and parameter values (validated on construction; hashable; canonical text form)."""
+    """A family and parameter values (validated on construction; hashable; canonical text form).
 
-    family: str
+    Attributes:
+        family: the :class:`Family` object.
+        values: (name, value) pairs of the parameters given, sorted by name.
+    """
+
+    family: Family
     values: tuple[tuple[str, float], ...] = field(default=())
 
     def __post_init__(self) -> None:
-        fam = get_family(self.family)
-        fam.complete(dict(self.values))
+        if not isinstance(_as_object(self.family), Family):
+            msg = f"Hypothesis needs a Family object, got {self.family!r}; use Hypothesis.from_mapping(name, ...)"
+            raise HypothesisError(msg)
+        self.family.complete(dict(self.values))
 
     @classmethod
-    def from_mapping(cls, family: str, values: Mapping[str, float]) -> Hypothesis:
-        """Build from a mapping (order-independent)."""
-        return cls(family, tuple(sorted((k, float(v)) for k, v in values.items())))
+    def from_mapping(cls, family: str | Family, values: Mapping[str, float]) -> Hypothesis:
+        """Build from a family (object, or registered name) and a mapping of values (order-independent)."""
+        fam = resolve_family(family)
+        return cls(fam, tuple(sorted((k, float(v)) for k, v in values.items())))
 
     @property
     def parameters(self) -> dict[str, float]:
         """All parameters of the family, the SM values filled in."""
-        return get_family(self.family).complete(dict(self.values))
+        return self.family.complete(dict(self.values))
 
     def model(self) -> PhysicsModel:
         """The physics model of this hypothesis."""
-        return get_family(self.family).model(dict(self.values))
+        return self.family.model(dict(self.values))
 
     @property
     def is_sm(self) -> bool:
         """True when every parameter is at its SM value."""
-        fam = get_family(self.family)
-        return all(v == fam.parameter(k).sm for k, v in self.values)
+        return all(v == self.family.parameter(k).sm for k, v in self.values)
 
     def __str__(self) -> str:
         if not self.values:
-            return self.family
-        return self.family + ":" + ",".join(f"{k}={v:.12g}" for k, v in self.values)
+            return self.family.name
+        return self.family.name + ":" + ",".join(f"{k}={v:.12g}" for k, v in self.values)
 
 
 def get_family(name: str) -> Family:
@@ -194,6 +219,11 @@ def get_family(name: str) -> Family:
     except KeyError:
         msg = f"unknown hypothesis family {name!r}; valid families: {', '.join(sorted(FAMILIES))}"
         raise HypothesisError(msg) from None
+
+
+def resolve_family(family: str | Family) -> Family:
+    """A :class:`Family` object from itself or its registered name (resolution at the edge)."""
+    return family if isinstance(family, Family) else get_family(family)
 
 
 def parse_hypothesis(text: str) -> Hypothesis:
@@ -223,7 +253,7 @@ def parse_hypothesis(text: str) -> Hypothesis:
         except ValueError:
             msg = f"{name} = {raw.strip()!r} is not a number; expected {fam.parameter(name).describe()}"
             raise HypothesisError(msg) from None
-    return Hypothesis.from_mapping(family, values)
+    return Hypothesis.from_mapping(fam, values)
 
 
 def sm_family() -> Family:

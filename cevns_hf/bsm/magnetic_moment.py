@@ -51,9 +51,9 @@ from cevns_hf.bsm.family import Family, HypothesisError, LinearPOI, Parameter
 from cevns_hf.physics.cevns import max_recoil, nuclear_form_factors
 from cevns_hf.physics.constants import ALPHA_EM, HBARC2_MEV2_CM2, M_ELECTRON
 from cevns_hf.physics.electron import es_max_recoil, z_effective
+from cevns_hf.physics.flavours import lepton_flavour
 from cevns_hf.physics.model import StandardModel
 from cevns_hf.physics.nuclei import Nucleus
-from cevns_hf.sources.sns_pidar import lepton_flavour
 
 __all__ = [
     "FAMILY",

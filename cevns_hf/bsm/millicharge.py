@@ -44,9 +44,9 @@ from cevns_hf.bsm._common import electron_scattering, sm_charges, vector_cevns
 from cevns_hf.bsm.family import Family, Parameter
 from cevns_hf.physics.constants import ALPHA_EM, G_FERMI, M_ELECTRON
 from cevns_hf.physics.electron import es_couplings
+from cevns_hf.physics.flavours import lepton_flavour
 from cevns_hf.physics.model import StandardModel
 from cevns_hf.physics.nuclei import Nucleus
-from cevns_hf.sources.sns_pidar import lepton_flavour
 
 __all__ = [
     "FAMILY",

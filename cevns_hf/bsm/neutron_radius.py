@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm.family import Family, HypothesisError, Parameter
 from cevns_hf.physics.model import StandardModel
@@ -48,7 +50,9 @@ class NeutronRadiusModel:
 
 
 def _check(values: Mapping[str, Any]) -> None:
-    if values["r_n"] != 0.0 and (values["r_n_cs"] != CS133.r_n or values["r_n_i"] != I127.r_n):
+    common_given = np.any(np.asarray(values["r_n"]) != 0.0)
+    split_given = np.any(np.asarray(values["r_n_cs"]) != CS133.r_n) or np.any(np.asarray(values["r_n_i"]) != I127.r_n)
+    if common_given and split_given:
         msg = "give either r_n (common Cs/I radius) or r_n_cs / r_n_i, not both"
         raise HypothesisError(msg)
 

@@ -60,9 +60,9 @@ from cevns_hf.bsm._common import sm_charges, vector_cevns
 from cevns_hf.bsm.family import Family, LinearPOI, Parameter
 from cevns_hf.physics.cevns import kinematic_factor, nuclear_form_factors
 from cevns_hf.physics.constants import G_FERMI, HBARC2_MEV2_CM2
+from cevns_hf.physics.flavours import is_antineutrino
 from cevns_hf.physics.model import StandardModel
 from cevns_hf.physics.nuclei import Nucleus
-from cevns_hf.sources.sns_pidar import is_antineutrino
 
 __all__ = ["FAMILY", "NGIModel", "scalar_tensor_factors"]
 

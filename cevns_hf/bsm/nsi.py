@@ -46,9 +46,9 @@ from cevns_hf._typing import FloatArray
 from cevns_hf.bsm._common import sm_charges, vector_cevns
 from cevns_hf.bsm.family import Family, LinearPOI, Parameter
 from cevns_hf.physics.cevns import nuclear_form_factors
+from cevns_hf.physics.flavours import lepton_flavour
 from cevns_hf.physics.model import StandardModel
 from cevns_hf.physics.nuclei import Nucleus
-from cevns_hf.sources.sns_pidar import lepton_flavour
 
 __all__ = ["FAMILY", "NSIModel", "flavour_changing_amplitude"]
 

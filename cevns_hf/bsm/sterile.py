@@ -57,9 +57,9 @@ from cevns_hf._typing import FloatArray
 from cevns_hf.bsm.family import Family, HypothesisError, LinearPOI, Parameter
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.physics.constants import HBARC_MEV_FM
+from cevns_hf.physics.flavours import lepton_flavour
 from cevns_hf.physics.model import StandardModel
 from cevns_hf.physics.nuclei import Nucleus
-from cevns_hf.sources.sns_pidar import lepton_flavour
 
 __all__ = ["FAMILY", "OSCILLATION_PHASE", "SterileModel", "disappearance_amplitude"]
 

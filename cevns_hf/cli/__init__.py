@@ -10,25 +10,25 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cevns_hf._version import __version__
 from cevns_hf.cli._errors import CevnsHFCLIError, friendly
+from cevns_hf.cli._types import experiment_option, with_f90
 from cevns_hf.cli.data import data
 from cevns_hf.cli.limit import limit
 from cevns_hf.cli.scan import scan
+
+if TYPE_CHECKING:
+    from cevns_hf.detectors.base import Detector
 
 __all__ = ["CevnsHFCLIError", "cli"]
 
 
 def __dir__() -> list[str]:
     return __all__
-
-
-SINGLE = ["csi2021", "lar2020", "csi2017"]
-FITTABLE = ["csi2021", "lar2020", "csi2021+lar2020"]
 
 
 def _echo_json(payload: Any) -> None:
@@ -58,48 +58,47 @@ _hypothesis = click.option(
 
 
 @cli.command()
-@click.option("--experiment", required=True, type=click.Choice(SINGLE), help="Data set.")
+@experiment_option("Data set (one detector).")
 @_hypothesis
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly
-def predict(experiment: str, hypothesis: str | None, as_json: bool) -> None:
+def predict(experiments: tuple[Detector, ...], hypothesis: str | None, as_json: bool) -> None:
     """Expected events per sample in the analysis region at nominal nuisances."""
+    from cevns_hf.bsm.family import parse_hypothesis
     from cevns_hf.templates.predict import predict as _predict
 
-    result = _predict(experiment, hypothesis)
+    if len(experiments) != 1:
+        names = "+".join(d.name for d in experiments)
+        raise click.UsageError(f"predict takes one detector per call, got --experiment {names}")
+    hyp = parse_hypothesis(hypothesis) if hypothesis is not None else None
+    result = _predict(experiments[0], hyp)
     if as_json:
         _echo_json(result)
         return
     for name, value in result["samples"].items():
-        click.echo(f"{experiment:10s} {name:8s} {value:12.2f}")
+        click.echo(f"{experiments[0].name:10s} {name:8s} {value:12.2f}")
 
 
-def _spec(experiment: str, lar_f90: bool) -> dict[str, Any]:
-    from cevns_hf import detectors
-    from cevns_hf.detectors.lar2020 import LAr2020Config
+def _spec(experiments: tuple[Detector, ...], lar_f90: bool) -> dict[str, Any]:
     from cevns_hf.workspace import build as workspace
 
-    tmpl = []
-    for exp in detectors.split_experiments(experiment):
-        config = LAr2020Config(use_f90=True) if exp == "lar2020" and lar_f90 else None
-        tmpl.append(detectors.templates(exp, config=config))
-    return workspace.build_workspace(tmpl)
+    return workspace.build_workspace([d.templates() for d in with_f90(experiments, lar_f90)])
 
 
 _lar_f90 = click.option("--lar-f90", is_flag=True, help="LAr 2020 in the full 12 x 8 x 10 (energy, F90, time) layout.")
 
 
 @cli.command()
-@click.option("--experiment", required=True, type=click.Choice(FITTABLE), help="Data set(s) to fit.")
+@experiment_option()
 @_lar_f90
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly
-def fit(experiment: str, lar_f90: bool, as_json: bool) -> None:
+def fit(experiments: tuple[Detector, ...], lar_f90: bool, as_json: bool) -> None:
     """Maximum-likelihood fit of the SM model to the observed data (pyhf, MINUIT)."""
     from cevns_hf.inference.fit import fit as _fit
 
-    result = _fit(_spec(experiment, lar_f90)).to_dict()
-    result["experiment"] = experiment
+    result = _fit(_spec(experiments, lar_f90)).to_dict()
+    result["experiment"] = "+".join(d.name for d in experiments)
     if as_json:
         _echo_json(result)
         return
@@ -109,7 +108,7 @@ def fit(experiment: str, lar_f90: bool, as_json: bool) -> None:
 
 
 @cli.command("workspace")
-@click.option("--experiment", required=True, type=click.Choice([*SINGLE, "csi2021+lar2020"]), help="Data set(s).")
+@experiment_option()
 @click.option(
     "--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Workspace JSON file."
 )
@@ -119,15 +118,13 @@ def fit(experiment: str, lar_f90: bool, as_json: bool) -> None:
 @_lar_f90
 @friendly
 def workspace_cmd(
-    experiment: str, output: Path, hypothesis: str | None, poi: str | None, force: bool, lar_f90: bool
+    experiments: tuple[Detector, ...], output: Path, hypothesis: str | None, poi: str | None, force: bool, lar_f90: bool
 ) -> None:
     """Write the HistFactory JSON workspace of a data set (validated by pyhf).
 
     Without --hypothesis: the SM workspace with POI mu_cevns. With --hypothesis: the SM as background plus
     the BSM change with POI mu_bsm (1 = the hypothesis); with --poi also: the POI is the linear quantity.
     """
-    from cevns_hf import detectors
-    from cevns_hf.exceptions import ConfigurationError
     from cevns_hf.io.atomic import atomic_write_text
     from cevns_hf.workspace.build import dumps
 
@@ -135,16 +132,15 @@ def workspace_cmd(
         raise CevnsHFCLIError(f"refusing to overwrite existing file {str(output)!r}; pass --force to replace it")
     if hypothesis is None:
         if poi is not None:
-            raise ConfigurationError("--poi needs --hypothesis (the reference point of the linear POI)")
-        spec = _spec(experiment, lar_f90)
+            raise click.UsageError("--poi needs --hypothesis (the reference point of the linear POI)")
+        spec = _spec(experiments, lar_f90)
     else:
         from cevns_hf.bsm.family import parse_hypothesis
         from cevns_hf.workspace.hypothesis import hypothesis_workspace, linear_workspace
 
         if lar_f90:
-            raise ConfigurationError("--lar-f90 is available for the SM workspace only")
+            raise click.UsageError("--lar-f90 is available for the SM workspace only")
         hyp = parse_hypothesis(hypothesis)
-        experiments = detectors.split_experiments(experiment)
         if poi is None:
             spec = hypothesis_workspace(experiments, hyp)
         else:
@@ -186,7 +182,7 @@ def _parse_grid(items: tuple[str, ...], log: tuple[str, ...]) -> dict[str, list[
 
 
 @cli.command()
-@click.option("--experiment", required=True, type=click.Choice([*SINGLE, "csi2021+lar2020"]), help="Data set(s).")
+@experiment_option()
 @click.option("--family", required=True, help="BSM family (see `cevns-hf families`).")
 @click.option("--grid", "grids", multiple=True, required=True, metavar="NAME=LO:HI:N", help="A grid axis.")
 @click.option("--log", "logs", multiple=True, metavar="NAME", help="Space this grid axis logarithmically.")
@@ -195,7 +191,7 @@ def _parse_grid(items: tuple[str, ...], log: tuple[str, ...]) -> dict[str, list[
 @click.option("--force", is_flag=True, help="Overwrite existing BkgOnly.json / patchset.json.")
 @friendly
 def patchset(
-    experiment: str,
+    experiments: tuple[Detector, ...],
     family: str,
     grids: tuple[str, ...],
     logs: tuple[str, ...],
@@ -204,11 +200,10 @@ def patchset(
     force: bool,
 ) -> None:
     """Background-only workspace + pyhf PatchSet over a hypothesis grid (HEPData convention)."""
-    from cevns_hf import detectors
     from cevns_hf.bsm.family import get_family, parse_hypothesis
     from cevns_hf.io.atomic import atomic_write_text
     from cevns_hf.workspace.build import dumps
-    from cevns_hf.workspace.hypothesis import build_patchset
+    from cevns_hf.workspace.patchset import build_patchset
 
     fam = get_family(family)
     grid = _parse_grid(grids, logs)
@@ -218,7 +213,7 @@ def patchset(
     for target in (output / "BkgOnly.json", output / "patchset.json"):
         if target.exists() and not force:
             raise CevnsHFCLIError(f"refusing to overwrite existing file {str(target)!r}; pass --force to replace it")
-    bkg, ps = build_patchset(detectors.split_experiments(experiment), family, grid, fixed=fixed_values)
+    bkg, ps = build_patchset(experiments, fam, grid, fixed=fixed_values)
     atomic_write_text(output / "BkgOnly.json", dumps(bkg), overwrite=force)
     atomic_write_text(output / "patchset.json", dumps(ps), overwrite=force)
     click.echo(f"{output / 'BkgOnly.json'} and {output / 'patchset.json'}: {len(ps['patches'])} patches", err=True)
@@ -275,8 +270,9 @@ def run(
     output_dir: Path, config_path: Path | None, workers: int | None, scheduler: str | None, no_plots: bool, force: bool
 ) -> None:
     """The main job: SM fits and the reference analyses' BSM constraints, with workspaces and plots."""
-    from cevns_hf.analysis.job import load_config, results_markdown
+    from cevns_hf.analysis.config import load_config
     from cevns_hf.analysis.job import run as _run
+    from cevns_hf.analysis.report import results_markdown
     from cevns_hf.inference.executors import dask_executor
 
     config = load_config(config_path) if config_path is not None else None

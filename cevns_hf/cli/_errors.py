@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from cevns_hf.exceptions import CevnsHFError
+from cevns_hf.exceptions import CevnsHFError, OutputExistsError
 
 __all__ = ["CevnsHFCLIError", "friendly"]
 
@@ -36,6 +36,9 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except OutputExistsError as err:
+            text = str(err).replace("(overwrite=False)", "").replace("overwrite=True", "--force").rstrip("; ")
+            raise CevnsHFCLIError(f"{text}; pass --force to replace it") from err
         except CevnsHFError as err:
             raise CevnsHFCLIError(str(err)) from err
         except OSError as err:

@@ -7,10 +7,15 @@ exit code 2 (:func:`cevns_hf.cli._errors.friendly`).
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from cevns_hf.cli._errors import friendly
+from cevns_hf.cli._types import experiment_option
+
+if TYPE_CHECKING:
+    from cevns_hf.detectors.base import Detector
 
 __all__ = ["limit"]
 
@@ -19,15 +24,12 @@ def __dir__() -> list[str]:
     return __all__
 
 
-EXPERIMENTS = ["csi2021", "lar2020", "csi2021+lar2020"]
-
-
 def _format(value: float | None) -> str:
     return "none" if value is None else f"{value:.4g}"
 
 
 @click.command("limit")
-@click.option("--experiment", required=True, type=click.Choice(EXPERIMENTS), help="Data set(s).")
+@experiment_option()
 @click.option(
     "--hypothesis-family", "family", required=True, metavar="FAMILY", help="BSM family (see `cevns-hf families`)."
 )
@@ -45,7 +47,7 @@ def _format(value: float | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly
 def limit(
-    experiment: str,
+    experiments: tuple[Detector, ...],
     family: str,
     parameter: str,
     cl: float,
@@ -66,9 +68,10 @@ def limit(
 
     fixed_values = dict(parse_hypothesis(f"{family}:{fixed}").values) if fixed else {}
     result = parameter_limit(
-        experiment, family, parameter, cl=cl, method=method, reference=reference, fixed=fixed_values
+        experiments, family, parameter, cl=cl, method=method, reference=reference, fixed=fixed_values
     )
     payload = result.to_dict()
+    experiment = "+".join(d.name for d in experiments)
     payload["experiment"] = experiment
     if as_json:
         click.echo(json.dumps(payload, indent=2, sort_keys=True))

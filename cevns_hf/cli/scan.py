@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cevns_hf.cli._errors import friendly
+from cevns_hf.cli._types import experiment_option
+
+if TYPE_CHECKING:
+    from cevns_hf.detectors.base import Detector
 
 __all__ = ["scan"]
 
 
 def __dir__() -> list[str]:
     return __all__
-
-
-EXPERIMENTS = ["csi2021", "lar2020", "csi2021+lar2020"]
 
 
 def _names(items: tuple[str, ...]) -> list[str]:
@@ -80,7 +81,7 @@ def _summary(result: Any, levels: tuple[str, ...]) -> list[str]:
 
 
 @click.command("scan")
-@click.option("--experiment", required=True, type=click.Choice(EXPERIMENTS), help="Data set(s), fitted jointly.")
+@experiment_option()
 @click.option(
     "--hypothesis-family", "family", required=True, metavar="FAMILY", help="BSM family (`cevns-hf families`)."
 )
@@ -103,7 +104,7 @@ def _summary(result: Any, levels: tuple[str, ...]) -> list[str]:
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @friendly
 def scan(
-    experiment: str,
+    experiments: tuple[Detector, ...],
     family: str,
     grids: tuple[str, ...],
     logs: tuple[str, ...],
@@ -122,7 +123,6 @@ def scan(
     Prints the best fit and the 1sigma / 90% / 2sigma intervals (1D) or contours (2D); --json and --output
     give the full result (grid, delta_chi2, best_fit, intervals or contours).
     """
-    from cevns_hf import detectors
     from cevns_hf.bsm.family import get_family, parse_hypothesis
     from cevns_hf.cli import _parse_grid
     from cevns_hf.exceptions import ConfigurationError
@@ -150,8 +150,8 @@ def scan(
 
     def run(executor: Any) -> Any:
         return profile_scan(
-            detectors.split_experiments(experiment),
-            fam.name,
+            experiments,
+            fam,
             grid,
             fixed=fixed_values,
             profile=profiled,

@@ -70,13 +70,14 @@ from scipy import special
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.detectors import loaders
+from cevns_hf.detectors.base import ConfiguredDetector
 from cevns_hf.detectors.engine import RateEngine, Target, build_engine
 from cevns_hf.detectors.response import bin_fine, gamma_smear
 from cevns_hf.exceptions import ConfigurationError, DataError
 from cevns_hf.physics.constants import AVOGADRO
 from cevns_hf.physics.model import PhysicsModel, StandardModel
 from cevns_hf.physics.nuclei import CS133, I127
-from cevns_hf.sources.sns_pidar import FLAVOURS, fluence_per_cm2
+from cevns_hf.sources.sns_pidar import SOURCE, SNSPionDAR, fluence_per_cm2
 from cevns_hf.templates.histograms import Axis, Sample, Templates
 
 __all__ = [
@@ -106,11 +107,8 @@ SMEARINGS: tuple[str, ...] = ("poisson", "poisson_upper", "poisson_centred", "ga
 #: Steady-state background templates: factorised anti-coincidence data, or the raw histogram.
 SSB_TEMPLATES: tuple[str, ...] = ("factorised", "data")
 #: Arrival-time PDF of each flavour: prompt nu_mu, delayed nu_e and anti-nu_mu.
-_TIME_PDF_FILES = {
-    "nu_e": "arrivalTimePDF_delayedNeutrinos.txt",
-    "nu_mu": "arrivalTimePDF_promptNeutrinos.txt",
-    "nu_mu_bar": "arrivalTimePDF_delayedNeutrinos.txt",
-}
+#: Arrival-time PDFs of the release, for the prompt (pion decay) and delayed (muon decay) flavours.
+_TIME_PDF_FILES = {"prompt": "arrivalTimePDF_promptNeutrinos.txt", "delayed": "arrivalTimePDF_delayedNeutrinos.txt"}
 
 
 @dataclass(frozen=True)
@@ -344,6 +342,7 @@ def setup(config: CsI2017Config = CsI2017Config()) -> CsI2017Setup:
     targets = (Target("Cs133", n_molecules, CS133, "Cs"), Target("I127", n_molecules, I127, "I"))
     panels, nodes, e_nodes = config.quadrature
     engine = build_engine(
+        source=SOURCE,
         targets=targets,
         fluence_per_cm2=fluence_per_cm2(pot=config.pot, nu_per_pot=config.nu_per_pot, baseline_m=config.baseline_m),
         baseline_m=config.baseline_m,
@@ -352,7 +351,12 @@ def setup(config: CsI2017Config = CsI2017Config()) -> CsI2017Setup:
         recoil_nodes=nodes,
         energy_nodes=e_nodes,
     )
-    time_pdfs = np.stack([_time_pdf(_TIME_PDF_FILES[flav], config.time_edges) for flav in FLAVOURS])
+    time_pdfs = np.stack(
+        [
+            _time_pdf(_TIME_PDF_FILES["prompt" if SOURCE.is_prompt(flav) else "delayed"], config.time_edges)
+            for flav in SOURCE.flavours
+        ]
+    )
     observed = _rebin(release_grid("data_coincidence_beamOn.txt"), config.energy_edges, config.time_edges)
     anti = _rebin(release_grid("data_anticoincidence_beamOn.txt"), config.energy_edges, config.time_edges)
     n_ac = float(anti.sum())
@@ -379,8 +383,33 @@ def setup(config: CsI2017Config = CsI2017Config()) -> CsI2017Setup:
 
 
 def _outer_sum(spectra: FloatArray, time_pdfs: FloatArray) -> FloatArray:
-    """sum_f S_f(E) tau_f(t): (flavours, n_E) x (flavours, n_t) -> (n_E, n_t)."""
-    return np.einsum("fi,fj->ij", spectra, time_pdfs)
+    """sum_f S_f(E) tau_f(t): (..., flavours, n_E) x (flavours, n_t) -> (..., n_E, n_t)."""
+    return np.einsum("...fi,fj->...ij", spectra, time_pdfs)
+
+
+def neutrino_samples(model: PhysicsModel, *, config: CsI2017Config | None = None) -> tuple[Sample, ...]:
+    """The CEvNS sample of a hypothesis with its systematics (no ES in the 2017 model).
+
+    A model with (H, 1) parameter arrays gives histograms with a leading axis H (a grid of hypotheses).
+    """
+    cfg = config or CsI2017Config()
+    return (_cevns_sample(setup(cfg), model, cfg)[0],)
+
+
+def _cevns_sample(st: CsI2017Setup, model: PhysicsModel, cfg: CsI2017Config) -> tuple[Sample, FloatArray]:
+    """(CEvNS sample, energy spectra per variant and flavour) of a hypothesis."""
+    tau = st.time_pdfs
+    spec = np.moveaxis(st.engine.spectra(model, "cevns"), -3, 0)  # (3 variants, ..., flavours, n_E)
+    cevns = Sample(
+        "cevns",
+        _outer_sum(spec[0], tau),
+        {"csi2017_flux": cfg.sigma_flux, "csi2017_acceptance": cfg.sigma_acceptance},
+        {"csi2017_qf": (_outer_sum(spec[1], tau), _outer_sum(spec[2], tau))},
+    )
+    if not np.all(np.isfinite(cevns.nominal)):
+        msg = "the CsI 2017 CEvNS template is not finite; check the hypothesis parameters"
+        raise DataError(msg)
+    return cevns, spec
 
 
 def templates(model: PhysicsModel | None = None, *, config: CsI2017Config | None = None) -> Templates:
@@ -400,20 +429,36 @@ def templates(model: PhysicsModel | None = None, *, config: CsI2017Config | None
     st = setup(cfg)
     mdl = model or StandardModel()
     tau = st.time_pdfs
-    spec = st.engine.spectra(mdl, "cevns")  # (3 variants, flavours, n_E)
-    cevns = Sample(
-        "cevns",
-        _outer_sum(spec[0], tau),
-        {"csi2017_flux": cfg.sigma_flux, "csi2017_acceptance": cfg.sigma_acceptance},
-        {"csi2017_qf": (_outer_sum(spec[1], tau), _outer_sum(spec[2], tau))},
-    )
-    if not np.all(np.isfinite(cevns.nominal)):
-        msg = "the CsI 2017 CEvNS template is not finite; check the hypothesis parameters"
-        raise DataError(msg)
-    by_flavour: dict[str, FloatArray] = {flav: np.outer(spec[0, f], tau[f]) for f, flav in enumerate(FLAVOURS)}
+    cevns, spec = _cevns_sample(st, mdl, cfg)
+    by_flavour: dict[str, FloatArray] = {
+        flav: np.outer(spec[0, f], tau[f]) for f, flav in enumerate(st.engine.flavours)
+    }
     samples = (
         cevns,
         Sample("brn", st.brn, {"csi2017_brn": cfg.sigma_brn}),
         Sample("ssb", st.ssb, {"csi2017_ssb": st.sigma_ssb}),
     )
     return Templates("csi2017", st.axes, samples, st.observed, by_flavour)
+
+
+@dataclass(frozen=True)
+class CsI2017(ConfiguredDetector):
+    """COHERENT CsI[Na] 2017 as a :class:`~cevns_hf.detectors.base.Detector` (inputs: :class:`CsI2017Config`)."""
+
+    config: CsI2017Config = field(default_factory=CsI2017Config)
+    name: str = "csi2017"
+    description: str = "COHERENT CsI[Na] first observation (Science 357 (2017) 1123), (PE, time) bins"
+    releases: tuple[str, ...] = (RELEASE,)
+    source: SNSPionDAR = SOURCE
+
+    def templates(self, model: PhysicsModel | None = None) -> Templates:
+        """:func:`templates` with this detector's configuration."""
+        return templates(model, config=self.config)
+
+    def neutrino_samples(self, model: PhysicsModel) -> tuple[Sample, ...]:
+        """:func:`neutrino_samples` with this detector's configuration."""
+        return neutrino_samples(model, config=self.config)
+
+
+#: The registered CsI 2017 detector (default configuration).
+DETECTOR = CsI2017()

@@ -34,16 +34,17 @@ import numpy as np
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.detectors import loaders
+from cevns_hf.detectors.base import ConfiguredDetector
 from cevns_hf.detectors.engine import RateEngine, Target, build_engine
 from cevns_hf.detectors.response import bin_fine, gamma_smear, shifted_time_bins
 from cevns_hf.exceptions import ConfigurationError, DataError
 from cevns_hf.physics.constants import AVOGADRO
 from cevns_hf.physics.model import PhysicsModel, StandardModel
 from cevns_hf.physics.nuclei import CS133, I127
-from cevns_hf.sources.sns_pidar import FLAVOURS, arrival_time_fractions, fluence_per_cm2
+from cevns_hf.sources.sns_pidar import SOURCE, SNSPionDAR, arrival_time_fractions, fluence_per_cm2
 from cevns_hf.templates.histograms import Axis, Sample, Templates
 
-__all__ = ["CsI2021Config", "CsI2021Setup", "neutrino_samples", "setup", "templates"]
+__all__ = ["DETECTOR", "CsI2021", "CsI2021Config", "CsI2021Setup", "neutrino_samples", "setup", "templates"]
 
 
 def __dir__() -> list[str]:
@@ -52,7 +53,6 @@ def __dir__() -> list[str]:
 
 RELEASE = "csi2021"
 FLUX_RELEASE = "csi2021-flux"
-_FLUX_COLUMNS = {"nu_e": "nuE", "nu_mu": "nuMu", "nu_mu_bar": "nuMuBar"}
 
 
 @dataclass(frozen=True)
@@ -142,17 +142,15 @@ def _neutrino_time_pdfs(config: CsI2021Config) -> FloatArray:
     edges = np.asarray(config.time_edges)
     shifts = (0.0, config.timing_shift_us, -config.timing_shift_us)
     eff = _time_efficiency(config)
-    out = np.zeros((len(shifts), len(FLAVOURS), len(edges) - 1))
+    out = np.zeros((len(shifts), len(SOURCE.flavours), len(edges) - 1))
     if config.timing == "release":
         fine_edges, columns = loaders.csi2021_flux_time_marginals()
         for k, shift in enumerate(shifts):
-            for f, flav in enumerate(FLAVOURS):
-                out[k, f] = shifted_time_bins(
-                    fine_edges, columns[_FLUX_COLUMNS[flav]], edges, shift=shift, efficiency=eff
-                )
+            for f, flav in enumerate(SOURCE.flavours):
+                out[k, f] = shifted_time_bins(fine_edges, columns[flav], edges, shift=shift, efficiency=eff)
         return out
     fine = np.arange(-1.0, 15.0 + 1e-9, 0.005)
-    for f, flav in enumerate(FLAVOURS):
+    for f, flav in enumerate(SOURCE.flavours):
         probs = arrival_time_fractions(flav, fine, pot_mean_us=config.pot_mean_us, pot_sigma_us=config.pot_sigma_us)
         for k, shift in enumerate(shifts):
             out[k, f] = shifted_time_bins(fine, probs, edges, shift=shift, efficiency=eff)
@@ -212,6 +210,7 @@ def setup(config: CsI2021Config = CsI2021Config()) -> CsI2021Setup:
     # electron recoils beyond 3x the region's upper edge in keVee cannot reach it (gamma tail < 1e-6)
     t_e_max = 3.0 * pe_edges[-1] / config.light_yield * 1e-3
     engine = build_engine(
+        source=SOURCE,
         targets=targets,
         fluence_per_cm2=fluence_per_cm2(pot=config.pot, nu_per_pot=config.nu_per_pot, baseline_m=config.baseline_m),
         baseline_m=config.baseline_m,
@@ -287,9 +286,32 @@ def templates(model: PhysicsModel | None = None, *, config: CsI2021Config | None
     samples = list(neutrino)
     spec0 = spectra[0]
     by_flavour: dict[str, FloatArray] = {
-        flav: np.outer(spec0[f], st.time_pdfs[0, f]) for f, flav in enumerate(FLAVOURS)
+        flav: np.outer(spec0[f], st.time_pdfs[0, f]) for f, flav in enumerate(st.engine.flavours)
     }
     samples.append(Sample("brn", st.brn[0], {"alpha_1": cfg.sigma_brn}, {"alpha_6": (st.brn[1], st.brn[2])}))
     samples.append(Sample("nin", st.nin[0], {"alpha_2": cfg.sigma_nin}, {"alpha_6": (st.nin[1], st.nin[2])}))
     samples.append(Sample("ssb", st.ssb, {"alpha_3": cfg.sigma_ssb}))
     return Templates("csi2021", st.axes, tuple(samples), st.observed, by_flavour)
+
+
+@dataclass(frozen=True)
+class CsI2021(ConfiguredDetector):
+    """COHERENT CsI[Na] 2021 as a :class:`~cevns_hf.detectors.base.Detector` (inputs: :class:`CsI2021Config`)."""
+
+    config: CsI2021Config = field(default_factory=CsI2021Config)
+    name: str = "csi2021"
+    description: str = "COHERENT CsI[Na] full data set (PRL 129 (2022) 081801), 9 x 11 (PE, time) bins"
+    releases: tuple[str, ...] = (RELEASE, FLUX_RELEASE)
+    source: SNSPionDAR = SOURCE
+
+    def templates(self, model: PhysicsModel | None = None) -> Templates:
+        """:func:`templates` with this detector's configuration."""
+        return templates(model, config=self.config)
+
+    def neutrino_samples(self, model: PhysicsModel) -> tuple[Sample, ...]:
+        """:func:`neutrino_samples` with this detector's configuration."""
+        return neutrino_samples(model, config=self.config)
+
+
+#: The registered CsI 2021 detector (default configuration).
+DETECTOR = CsI2021()

@@ -29,11 +29,11 @@ from scipy import integrate
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.physics.cevns import max_recoil, min_neutrino_energy
-from cevns_hf.physics.constants import E_NU_MU_PROMPT, M_ELECTRON
+from cevns_hf.physics.constants import M_ELECTRON
 from cevns_hf.physics.electron import es_max_recoil
 from cevns_hf.physics.model import PhysicsModel
 from cevns_hf.physics.nuclei import Nucleus
-from cevns_hf.sources.sns_pidar import E_MAX_DELAYED, FLAVOURS, spectrum_pdf
+from cevns_hf.sources.base import Source
 
 __all__ = [
     "Channel",
@@ -112,17 +112,19 @@ def _panels(breaks: Sequence[float], n_panels: int, n_nodes: int) -> tuple[Float
 
 
 def _energy_points(
-    flavour: str, t_nodes: FloatArray, t_weights: FloatArray, mass: float, n_energy: int
+    source: Source, flavour: str, t_nodes: FloatArray, t_weights: FloatArray, mass: float, n_energy: int
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Points (E, T) and weights for the neutrino-energy integral at each recoil node."""
     e_min = min_neutrino_energy(t_nodes, mass)
-    if flavour == "nu_mu":
-        keep = e_min < E_NU_MU_PROMPT
-        return np.full(keep.sum(), E_NU_MU_PROMPT), t_nodes[keep], t_weights[keep]
-    keep = e_min < E_MAX_DELAYED
-    t_k, w_k, lo = t_nodes[keep], t_weights[keep], e_min[keep]
-    e, we = _gauss_legendre(lo, np.full_like(lo, E_MAX_DELAYED), n_energy)
-    weights = we * spectrum_pdf(flavour, e) * w_k[:, None]
+    line = source.line_energy(flavour)
+    if line is not None:
+        keep = e_min < line
+        return np.full(keep.sum(), line), t_nodes[keep], t_weights[keep]
+    e_lo, e_hi = source.energy_range(flavour)
+    keep = e_min < e_hi
+    t_k, w_k, lo = t_nodes[keep], t_weights[keep], np.maximum(e_min[keep], e_lo)
+    e, we = _gauss_legendre(lo, np.full_like(lo, e_hi), n_energy)
+    weights = we * source.spectrum_pdf(flavour, e) * w_k[:, None]
     return e.ravel(), np.repeat(t_k, n_energy), weights.ravel()
 
 
@@ -132,12 +134,14 @@ class RateEngine:
 
     Attributes:
         channels: one :class:`Channel` per process, target and flavour.
+        flavours: the source's flavours, the order of the flavour axis of :meth:`spectra`.
         n_variants: number of energy-response variants (index 0 is the nominal response).
         n_bins: number of reconstructed-energy bins.
         baseline_m: source-detector distance (for oscillation flux factors).
     """
 
     channels: tuple[Channel, ...]
+    flavours: tuple[str, ...]
     n_variants: int
     n_bins: int
     baseline_m: float
@@ -145,7 +149,7 @@ class RateEngine:
     def spectra(self, model: PhysicsModel, process: Process) -> FloatArray:
         """Expected counts per variant, flavour and energy bin, shape (..., n_variants, n_flavours, n_bins).
 
-        The flavour axis follows :data:`cevns_hf.sources.sns_pidar.FLAVOURS`. A model whose parameters are
+        The flavour axis follows :attr:`flavours` (the source's). A model whose parameters are
         arrays of shape (H, 1) (a grid of H hypotheses) returns cross sections of shape (H, n_points):
         the result then has the leading axis H, and the whole grid costs one vectorised evaluation.
         """
@@ -161,10 +165,10 @@ class RateEngine:
             flux = model.flux_factor(ch.flavour, ch.e_nu, self.baseline_m)
             weighted = np.asarray(xs * flux, dtype=float)
             contribution = (weighted @ ch.matrix).reshape(*weighted.shape[:-1], self.n_variants, self.n_bins)
-            f = FLAVOURS.index(ch.flavour)
+            f = self.flavours.index(ch.flavour)
             parts[f] = parts[f] + contribution if f in parts else contribution
         batch = next((v.shape[:-2] for v in parts.values()), ())
-        out = np.zeros((*batch, self.n_variants, len(FLAVOURS), self.n_bins))
+        out = np.zeros((*batch, self.n_variants, len(self.flavours), self.n_bins))
         for f, value in parts.items():
             out[..., f, :] = value
         return out
@@ -172,6 +176,7 @@ class RateEngine:
 
 def build_engine(
     *,
+    source: Source,
     targets: Sequence[Target],
     fluence_per_cm2: float,
     baseline_m: float,
@@ -186,6 +191,7 @@ def build_engine(
     """Precompute the quadrature points and response weights of a detector.
 
     Args:
+        source: the neutrino source (flavours and energy spectra).
         targets: the detector's targets (nuclei with their counts).
         fluence_per_cm2: neutrinos per flavour per cm^2 over the exposure.
         baseline_m: distance to the source.
@@ -202,10 +208,10 @@ def build_engine(
     n_variants = n_bins = -1
     for target in targets:
         mass = target.nucleus.mass
-        for flavour in FLAVOURS:
-            e_top = E_NU_MU_PROMPT if flavour == "nu_mu" else E_MAX_DELAYED
+        for flavour in source.flavours:
+            e_top = source.energy_range(flavour)[1]
             t_nodes, t_w = _panels([0.0, float(max_recoil(e_top, mass))], recoil_panels, recoil_nodes)
-            e, t, w = _energy_points(flavour, t_nodes, t_w, mass, energy_nodes)
+            e, t, w = _energy_points(source, flavour, t_nodes, t_w, mass, energy_nodes)
             resp = _response_at(nuclear_response, t)
             n_variants, n_bins = resp.shape[0], resp.shape[2]
             weights = target.count * fluence_per_cm2 * w[None, :, None] * resp
@@ -215,16 +221,16 @@ def build_engine(
         from cevns_hf.physics.electron import SHELLS
 
         shell_edges = [b * 1e-3 for b, _ in SHELLS[target.element] if b * 1e-3 < electron_t_max]
-        for flavour in FLAVOURS:
-            e_top = E_NU_MU_PROMPT if flavour == "nu_mu" else E_MAX_DELAYED
+        for flavour in source.flavours:
+            e_top = source.energy_range(flavour)[1]
             t_hi = min(electron_t_max, float(es_max_recoil(e_top)))
             es_panels, es_nodes, es_energy = electron_quadrature
             t_nodes, t_w = _panels([0.0, *shell_edges, t_hi], es_panels, es_nodes)
-            e, t, w = _energy_points(flavour, t_nodes, t_w, M_ELECTRON, es_energy)
+            e, t, w = _energy_points(source, flavour, t_nodes, t_w, M_ELECTRON, es_energy)
             resp = _response_at(electron_response, t)
             weights = target.count * fluence_per_cm2 * w[None, :, None] * resp
             channels.append(Channel("es", target, flavour, _frozen(e), _frozen(t), weights))
-    return RateEngine(tuple(channels), n_variants, n_bins, baseline_m)
+    return RateEngine(tuple(channels), tuple(source.flavours), n_variants, n_bins, baseline_m)
 
 
 def _frozen(arr: FloatArray) -> FloatArray:
@@ -243,6 +249,7 @@ def _response_at(response: EnergyResponse, t: FloatArray) -> FloatArray:
 def reference_spectrum(
     *,
     model: PhysicsModel,
+    source: Source,
     process: Process,
     target: Target,
     flavour: str,
@@ -259,7 +266,8 @@ def reference_spectrum(
     variant. Intended for tests; each call takes seconds.
     """
     mass = target.nucleus.mass if process == "cevns" else M_ELECTRON
-    e_top = E_NU_MU_PROMPT if flavour == "nu_mu" else E_MAX_DELAYED
+    line = source.line_energy(flavour)
+    e_lo, e_top = source.energy_range(flavour)
     t_end = float(max_recoil(e_top, mass)) if process == "cevns" else float(es_max_recoil(e_top))
     if t_max is not None:
         t_end = min(t_end, t_max)
@@ -274,13 +282,17 @@ def reference_spectrum(
         return float(value[0] * np.asarray(model.flux_factor(flavour, ea, baseline_m)).ravel()[0])
 
     def inner(t: float) -> float:
-        if flavour == "nu_mu":
-            return xs(E_NU_MU_PROMPT, t)
-        e_min = float(min_neutrino_energy(t, mass))
-        if e_min >= E_MAX_DELAYED:
+        if line is not None:
+            return xs(line, t)
+        e_min = max(float(min_neutrino_energy(t, mass)), e_lo)
+        if e_min >= e_top:
             return 0.0
         val, _ = integrate.quad(
-            lambda e: float(spectrum_pdf(flavour, e)) * xs(e, t), e_min, E_MAX_DELAYED, epsabs=0, epsrel=1e-9
+            lambda e: float(source.spectrum_pdf(flavour, np.array([e]))[0]) * xs(e, t),
+            e_min,
+            e_top,
+            epsabs=0,
+            epsrel=1e-9,
         )
         return float(val)
 

@@ -21,22 +21,32 @@ normalisation (33/33). Normalisation uncertainties are the release's predicted-y
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.detectors import loaders
+from cevns_hf.detectors.base import ConfiguredDetector
 from cevns_hf.detectors.engine import RateEngine, Target, build_engine
 from cevns_hf.detectors.response import bin_fine, gaussian_smear
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.physics.constants import AVOGADRO
 from cevns_hf.physics.model import PhysicsModel, StandardModel
 from cevns_hf.physics.nuclei import AR40
-from cevns_hf.sources.sns_pidar import FLAVOURS, arrival_time_fractions, fluence_per_cm2
+from cevns_hf.sources.sns_pidar import SOURCE, SNSPionDAR, arrival_time_fractions, fluence_per_cm2
 from cevns_hf.templates.histograms import Axis, Sample, Templates
 
-__all__ = ["LAr2020Config", "LAr2020Setup", "neutrino_samples", "release_cevns", "setup", "templates"]
+__all__ = [
+    "DETECTOR",
+    "LAr2020",
+    "LAr2020Config",
+    "LAr2020Setup",
+    "neutrino_samples",
+    "release_cevns",
+    "setup",
+    "templates",
+]
 
 
 def __dir__() -> list[str]:
@@ -139,6 +149,7 @@ def setup(config: LAr2020Config = LAr2020Config()) -> LAr2020Setup:
     n_atoms = config.mass_kg * 1e3 / config.molar_mass_g * AVOGADRO
     panels, nodes, e_nodes = config.quadrature
     engine = build_engine(
+        source=SOURCE,
         targets=(Target("Ar40", n_atoms, AR40, None),),
         fluence_per_cm2=fluence_per_cm2(pot=config.pot, nu_per_pot=config.nu_per_pot, baseline_m=config.baseline_m),
         baseline_m=config.baseline_m,
@@ -151,7 +162,7 @@ def setup(config: LAr2020Config = LAr2020Config()) -> LAr2020Setup:
     time_pdfs = np.stack(
         [
             arrival_time_fractions(f, t_edges, pot_mean_us=config.pot_mean_us, pot_sigma_us=config.pot_sigma_us)
-            for f in FLAVOURS
+            for f in SOURCE.flavours
         ]
     )
     release = {key: loaders.lar2020_grid(name) for key, name in _RELEASE_FILES.items()}
@@ -225,8 +236,9 @@ def templates(model: PhysicsModel | None = None, *, config: LAr2020Config | None
     share = _ratio(flavour_2d, np.broadcast_to(flavour_2d.sum(axis=0), flavour_2d.shape))
     total_2d = base.sum(axis=-2)
     by_flavour: dict[str, FloatArray] = {}
-    for f, flav in enumerate(FLAVOURS):
-        part = total_2d * np.where(flavour_2d.sum(axis=0) > 0, share[f], 1.0 / len(FLAVOURS))
+    flavours = st.engine.flavours
+    for f, flav in enumerate(flavours):
+        part = total_2d * np.where(flavour_2d.sum(axis=0) > 0, share[f], 1.0 / len(flavours))
         by_flavour[flav] = part[:, None, :] * _ratio(base, total_2d[:, None, :]) if cfg.use_f90 else part
 
     def layout(h3: FloatArray) -> FloatArray:
@@ -257,3 +269,27 @@ def release_cevns(config: LAr2020Config | None = None) -> FloatArray:
     cfg = config or LAr2020Config()
     h3 = setup(cfg).release["cevns"]
     return h3 if cfg.use_f90 else h3.sum(axis=1)
+
+
+@dataclass(frozen=True)
+class LAr2020(ConfiguredDetector):
+    """COHERENT CENNS-10 liquid argon 2020 as a :class:`~cevns_hf.detectors.base.Detector`
+    (inputs: :class:`LAr2020Config`; ``configure(use_f90=True)`` for the 12 x 8 x 10 layout with F90)."""
+
+    config: LAr2020Config = field(default_factory=LAr2020Config)
+    name: str = "lar2020"
+    description: str = "COHERENT CENNS-10 liquid argon, analysis A (PRL 126 (2021) 012002), 12 x 10 (energy, time)"
+    releases: tuple[str, ...] = ("lar2020",)
+    source: SNSPionDAR = SOURCE
+
+    def templates(self, model: PhysicsModel | None = None) -> Templates:
+        """:func:`templates` with this detector's configuration."""
+        return templates(model, config=self.config)
+
+    def neutrino_samples(self, model: PhysicsModel) -> tuple[Sample, ...]:
+        """:func:`neutrino_samples` with this detector's configuration."""
+        return neutrino_samples(model, config=self.config)
+
+
+#: The registered LAr 2020 detector (default configuration).
+DETECTOR = LAr2020()

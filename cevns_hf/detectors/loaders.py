@@ -20,6 +20,7 @@ import numpy as np
 from cevns_hf._typing import FloatArray
 from cevns_hf.data.releases import release_path
 from cevns_hf.exceptions import DataError, DataNotFoundError
+from cevns_hf.sources.sns_pidar import FLUX_FILE_COLUMNS, FLUX_ROOT_HISTOGRAMS
 
 __all__ = [
     "Efficiency",
@@ -95,12 +96,12 @@ def csi2021_events(name: str, energy_edges: Sequence[float], time_edges: Sequenc
 
 
 def csi2021_flux_time_marginals() -> tuple[FloatArray, dict[str, FloatArray]]:
-    """Per-flavour arrival-time PDFs of the convolved SNS flux: (edges [us], {column: PDF per bin}).
+    """Per-flavour arrival-time PDFs of the convolved SNS flux: (edges [us], {flavour: PDF per bin}).
 
     Read from the derived time marginals (release ``csi2021-flux``) when present, otherwise from the
     official ``snsFlux2D.root`` (release ``csi2021``) with uproot: the TH2 histograms
-    ``convolved_energy_time_of_{nu_e,nu_mu,anti_nu_mu}`` (axis 0 time [ns], axis 1 energy [MeV]) are
-    projected onto time. Columns are named as in the derived file: ``nuE``, ``nuMu``, ``nuMuBar``.
+    of :data:`~cevns_hf.sources.sns_pidar.FLUX_ROOT_HISTOGRAMS` (axis 0 time [ns], axis 1 energy [MeV]) are
+    projected onto time. The derived file's columns are :data:`~cevns_hf.sources.sns_pidar.FLUX_FILE_COLUMNS`.
     """
     name = "snsFlux_time_marginals_t10ns_pdf.csv"
     try:
@@ -116,7 +117,11 @@ def csi2021_flux_time_marginals() -> tuple[FloatArray, dict[str, FloatArray]]:
         msg = f"csi2021-flux/{name}: unexpected header {header}"
         raise DataError(msg)
     edges = np.concatenate([table[:, 0], table[-1:, 1]]) * 1e-3
-    return edges, {col: np.asarray(table[:, k], dtype=float) for k, col in enumerate(header) if k >= 2}
+    missing = [c for c in FLUX_FILE_COLUMNS.values() if c not in header]
+    if missing:
+        msg = f"csi2021-flux/{name}: columns {missing} missing; header {header}"
+        raise DataError(msg)
+    return edges, {f: np.asarray(table[:, header.index(c)], dtype=float) for f, c in FLUX_FILE_COLUMNS.items()}
 
 
 def _flux_time_marginals_from_root(path: Path) -> tuple[FloatArray, dict[str, FloatArray]]:
@@ -125,15 +130,14 @@ def _flux_time_marginals_from_root(path: Path) -> tuple[FloatArray, dict[str, Fl
     except ImportError as err:
         msg = "reading snsFlux2D.root needs uproot: pip install 'cevns_hf[root]'"
         raise DataError(msg) from err
-    names = {"nuE": "nu_e", "nuMu": "nu_mu", "nuMuBar": "anti_nu_mu"}
     out: dict[str, FloatArray] = {}
     edges: FloatArray | None = None
     with uproot.open(path) as root_file:
-        for column, flavour in names.items():
-            hist = root_file[f"convolved_energy_time_of_{flavour}"]
+        for flavour, histogram in FLUX_ROOT_HISTOGRAMS.items():
+            hist = root_file[histogram]
             values = np.asarray(hist.values(), dtype=float)
             projected = values.sum(axis=1)
-            out[column] = projected / projected.sum()
+            out[flavour] = projected / projected.sum()
             edges = np.asarray(hist.axis(0).edges(), dtype=float) * 1e-3
     assert edges is not None
     return edges, out

@@ -28,11 +28,13 @@ from scipy import optimize
 
 from cevns_hf import detectors
 from cevns_hf._typing import FloatArray
+from cevns_hf.bsm.family import Family, resolve_family
 from cevns_hf.exceptions import ConfigurationError, FitError
 from cevns_hf.inference.intervals import iso_lines
 from cevns_hf.inference.results import BANDS, CLsPoint, ExclusionContour, LimitResult
 from cevns_hf.inference.toys import _nonnegative_poisson_rates, _require_toys, _seeded
-from cevns_hf.workspace.hypothesis import build_patchset, grid_points
+from cevns_hf.workspace.hypothesis import Experiments
+from cevns_hf.workspace.patchset import build_patchset, grid_points
 
 log = logging.getLogger(__name__)
 
@@ -338,8 +340,8 @@ def _log_cls(values: FloatArray) -> FloatArray:
 
 
 def exclusion_contour(
-    experiments: str | Sequence[str],
-    family: str,
+    experiments: Experiments,
+    family: str | Family,
     grid2d: Mapping[str, Sequence[float]],
     *,
     cl: float = 0.95,
@@ -369,7 +371,8 @@ def exclusion_contour(
     if len(grid2d) != 2:
         msg = f"an exclusion contour needs a grid over exactly two parameters, got {list(grid2d)}"
         raise ConfigurationError(msg)
-    exps = detectors.experiment_names(experiments)
+    exps = detectors.resolve(experiments)
+    fam = resolve_family(family)
     names = list(grid2d)
     axes = [np.asarray(grid2d[n], dtype=float) for n in names]
     for name, axis in zip(names, axes, strict=True):
@@ -377,7 +380,7 @@ def exclusion_contour(
             msg = f"grid values of {name!r} must be a non-empty increasing sequence, got {list(axis)}"
             raise ConfigurationError(msg)
     bkg, ps = build_patchset(
-        exps, family, {n: [float(v) for v in a] for n, a in zip(names, axes, strict=True)}, fixed=fixed
+        exps, fam, {n: [float(v) for v in a] for n, a in zip(names, axes, strict=True)}, fixed=fixed
     )
     patchset = pyhf.PatchSet(ps)
     points = grid_points({n: list(a) for n, a in zip(names, axes, strict=True)})
@@ -403,8 +406,8 @@ def exclusion_contour(
     for i, band in enumerate(BANDS):
         contours[f"expected_{band}"] = _lines(axes[0], axes[1], _log_cls(exp[i]), level)
     return ExclusionContour(
-        family=family,
-        experiments=tuple(exps),
+        family=fam.name,
+        experiments=tuple(d.name for d in exps),
         x_name=names[0],
         y_name=names[1],
         x=tuple(float(v) for v in axes[0]),

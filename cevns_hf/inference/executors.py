@@ -36,10 +36,10 @@ def dask_executor(*, workers: int | None = None, scheduler: str | None = None) -
         yield None
         return
     if workers is not None and scheduler is not None:
-        msg = "give either --workers (local Dask cluster) or --scheduler (existing cluster), not both"
+        msg = "give either workers (a local Dask cluster) or scheduler (an existing cluster), not both"
         raise ConfigurationError(msg)
     if workers is not None and workers < 1:
-        msg = f"--workers must be >= 1, got {workers}"
+        msg = f"workers must be >= 1, got {workers}"
         raise ConfigurationError(msg)
     try:
         from dask.distributed import Client, LocalCluster

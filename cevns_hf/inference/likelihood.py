@@ -34,7 +34,7 @@ gradient and Hessian are analytic and Newton's method converges quadratically.
 A :class:`Likelihood` holds the hypothesis-independent part (observed data, the summed backgrounds, the
 nuisances and their bounds); a :class:`Batch` adds H hypotheses' neutrino samples (leading axis H), and
 :meth:`Likelihood.profile` minimises over every nuisance for all H points together: a batched projected
-Newton method (active set at the bounds of :func:`cevns_hf.workspace.build.nuisance_bounds`, default (-5, 5)
+Newton method (active set at the bounds of :func:`cevns_hf.workspace.modifiers.nuisance_bounds`, default (-5, 5)
 elsewhere; the Hessian shifted to positive definite where the code4p curvature makes it indefinite; a
 backtracking line search along the projected path), every point iterated until its own Newton
 decrement is below the tolerance, independently of the others (so the result of a point does not depend
@@ -57,7 +57,7 @@ from scipy import special
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.templates.histograms import Sample, Templates
-from cevns_hf.workspace.build import nuisance_bounds
+from cevns_hf.workspace.modifiers import nuisance_bounds
 
 __all__ = ["DEFAULT_BOUNDS", "NEUTRINO_SAMPLES", "Batch", "Likelihood", "Profile", "code4p_coefficients"]
 
@@ -204,7 +204,7 @@ class Likelihood:
             drop: samples removed altogether (e.g. ``("es",)`` for a fit without electron scattering).
 
         Returns:
-            The likelihood; the nuisance bounds are those of :func:`cevns_hf.workspace.build.nuisance_bounds`,
+            The likelihood; the nuisance bounds are those of :func:`cevns_hf.workspace.modifiers.nuisance_bounds`,
             (-5, 5) for the others, as in the workspaces.
         """
         if not templates:

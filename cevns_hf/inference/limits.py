@@ -17,16 +17,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyhf
-from scipy import optimize, stats
+from scipy import optimize
 
 from cevns_hf import detectors
 from cevns_hf._typing import FloatArray
-from cevns_hf.bsm.family import Family, Hypothesis, LinearPOI, Parameter, get_family
+from cevns_hf.bsm.family import Family, Hypothesis, LinearPOI, Parameter, resolve_family
+from cevns_hf.detectors.base import Detector
 from cevns_hf.exceptions import CevnsHFError, ConfigurationError
 from cevns_hf.inference.cls import check_calculator, check_cl, cls_upper_limit, model_and_data, pyhf_backend
+from cevns_hf.inference.intervals import chi2_threshold
+from cevns_hf.inference.likelihood import NEUTRINO_SAMPLES
 from cevns_hf.inference.results import BANDS, ParameterLimit, jsonable
-from cevns_hf.workspace.build import build_workspace
-from cevns_hf.workspace.hypothesis import hypothesis_workspace, linear_workspace
+from cevns_hf.inference.scan import HypothesisLikelihood
+from cevns_hf.templates.batch import grid_neutrino_samples
+from cevns_hf.workspace.hypothesis import Experiments, linear_workspace
 
 __all__ = ["METHODS", "parameter_limit", "reference_value"]
 
@@ -50,7 +54,6 @@ _PROFILE_SPAN = 8.0
 
 
 # --------------------------------------------------------------------------------------------------------------
-# helpers: backend, numpy/pyhf versions, seeding
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -73,17 +76,15 @@ def _span(param: Parameter, sign: int) -> float:
 
 
 def _rate_changes(
-    experiments: Sequence[str], family: str, parameter: str, values: FloatArray, fixed: Mapping[str, float]
+    experiments: Sequence[Detector], family: Family, parameter: str, values: FloatArray, fixed: Mapping[str, float]
 ) -> FloatArray:
     """sum |N_nu(hyp) - N_nu(SM)| / sum N_nu(SM) over bins and experiments (N_nu: CEvNS + ES) per value."""
-    from cevns_hf.templates.batch import grid_neutrino_samples
-
     change = np.zeros(values.size)
     total = 0.0
-    for exp in experiments:
-        sm = detectors.templates(exp)
-        nominal = sum(s.nominal for s in sm.samples if s.name in ("cevns", "es"))
-        samples = grid_neutrino_samples(exp, family, {parameter: [float(v) for v in values]}, fixed=fixed)
+    for det in experiments:
+        sm = det.templates()
+        nominal = sum(s.nominal for s in sm.samples if s.name in NEUTRINO_SAMPLES)
+        samples = grid_neutrino_samples(det, family, {parameter: [float(v) for v in values]}, fixed=fixed)
         hyp = sum(s.nominal for s in samples)
         diff = np.asarray(hyp, dtype=float).reshape(values.size, -1) - np.asarray(nominal, dtype=float).reshape(1, -1)
         change += np.abs(diff).sum(axis=1)
@@ -99,7 +100,7 @@ class _RateScale:
 
 
 def _rate_scale(
-    experiments: Sequence[str], family: Family, param: Parameter, sign: int, fixed: Mapping[str, float]
+    experiments: Sequence[Detector], family: Family, param: Parameter, sign: int, fixed: Mapping[str, float]
 ) -> _RateScale:
     """Offset from the SM value (on one side) at which the neutrino rates change by ~30%.
 
@@ -109,10 +110,10 @@ def _rate_scale(
     span = _span(param, sign)
     offsets = span * np.geomspace(1e-15, 1.0, 61)
     values = param.sm + sign * offsets
-    changes = _rate_changes(experiments, family.name, param.name, values, fixed)
+    changes = _rate_changes(experiments, family, param.name, values, fixed)
     if not np.any(changes > 0):
         msg = (
-            f"{param.name} does not change the predicted rates of {'+'.join(experiments)} "
+            f"{param.name} does not change the predicted rates of {'+'.join(d.name for d in experiments)} "
             f"(other parameters: {dict(fixed) or 'SM'}); set the parameters it multiplies with fixed=..."
         )
         raise ConfigurationError(msg)
@@ -129,7 +130,7 @@ def _rate_scale(
 
 
 def reference_value(
-    experiments: str | Sequence[str], family: str, parameter: str, *, fixed: Mapping[str, float] | None = None
+    experiments: Experiments, family: str | Family, parameter: str, *, fixed: Mapping[str, float] | None = None
 ) -> float:
     """A parameter value changing the neutrino (CEvNS + ES) rates by ~30% (above the SM value if possible).
 
@@ -146,8 +147,8 @@ def reference_value(
     Returns:
         The reference value of ``parameter``.
     """
-    exps = list(detectors.experiment_names(experiments))
-    fam = get_family(family)
+    exps = detectors.resolve(experiments)
+    fam = resolve_family(family)
     param = fam.parameter(parameter)
     sign = 1 if param.hi > param.sm else -1
     scale = _rate_scale(exps, fam, param, sign, dict(fixed or {}))
@@ -192,7 +193,7 @@ def _parameter_from_x(linear: LinearPOI, x: float) -> float | None:
 
 
 def _cls_parameter_limit(
-    exps: list[str],
+    exps: tuple[Detector, ...],
     family: Family,
     param: Parameter,
     *,
@@ -206,7 +207,7 @@ def _cls_parameter_limit(
 ) -> ParameterLimit:
     linear = _linear_poi(family, param.name)
     check_calculator(calculator, n_toys)
-    ref = reference_value(exps, family.name, param.name, fixed=fixed) if reference is None else float(reference)
+    ref = reference_value(exps, family, param.name, fixed=fixed) if reference is None else float(reference)
     hypothesis = Hypothesis.from_mapping(family.name, {**fixed, param.name: ref})
     log.info("CLs limit on %s through %s, reference %s", param.name, linear.name, hypothesis)
     lw = linear_workspace(exps, hypothesis, linear.name)
@@ -230,7 +231,7 @@ def _cls_parameter_limit(
         family=family.name,
         parameter=param.name,
         unit=param.unit,
-        experiments=tuple(exps),
+        experiments=tuple(d.name for d in exps),
         cl=cl,
         method="cls",
         upper_limit=upper,
@@ -255,41 +256,29 @@ def _cls_parameter_limit(
     )
 
 
-class _ProfileScan:
-    """-2 ln L at mu_bsm = 1 (nuisances profiled) as a function of one parameter, cached."""
+class _ProfileCurve:
+    """Profiled -2 ln L at mu_bsm = 1 as a function of one parameter, on the fast engine, cached."""
 
-    def __init__(self, exps: list[str], family: Family, param: Parameter, fixed: dict[str, float]) -> None:
-        self.exps, self.family, self.param, self.fixed = exps, family, param, fixed
-        self.cache: dict[float, float] = {}
-        spec = build_workspace([detectors.templates(e) for e in exps])
-        model, data = model_and_data(spec)
-        _, sm_value = pyhf.infer.mle.fixed_poi_fit(1.0, data, model, return_fitted_val=True)
-        self.sm_twice_nll = float(sm_value)
-        self.cache[float(param.sm)] = self.sm_twice_nll
+    def __init__(self, model: HypothesisLikelihood, param: Parameter) -> None:
+        self.model, self.param = model, param
+        self.sm_twice_nll = model.sm_twice_nll
+        self.cache: dict[float, float] = {float(param.sm): self.sm_twice_nll}
         self.failed: list[float] = []
 
+    def many(self, values: Sequence[float] | FloatArray) -> FloatArray:
+        """The curve at several values, the uncached ones profiled in one batch."""
+        todo = sorted({float(v) for v in np.ravel(values)} - set(self.cache))
+        if todo:
+            nll, _, converged = self.model.evaluate({self.param.name: todo})
+            for v, f, ok in zip(todo, nll, converged, strict=True):
+                if not ok or not math.isfinite(float(f)):
+                    log.warning("the profile fit at %s = %g did not converge: point dropped", self.param.name, v)
+                    self.failed.append(v)
+                self.cache[v] = float(f) if ok else math.nan
+        return np.asarray([self.cache[float(v)] for v in np.ravel(values)], dtype=float)
+
     def __call__(self, value: float) -> float:
-        value = float(value)
-        if value in self.cache:
-            return self.cache[value]
-        hypothesis = Hypothesis.from_mapping(self.family.name, {**self.fixed, self.param.name: value})
-        try:
-            spec = hypothesis_workspace(self.exps, hypothesis)
-        except ConfigurationError as err:  # no change of any template: the SM likelihood
-            log.info("%s: %s; using the SM likelihood", hypothesis, err)
-            self.cache[value] = self.sm_twice_nll
-            return self.sm_twice_nll
-        model, data = model_and_data(spec)
-        try:
-            _, twice_nll = pyhf.infer.mle.fixed_poi_fit(1.0, data, model, return_fitted_val=True)
-            result = float(twice_nll)
-        except pyhf.exceptions.FailedMinimization as err:
-            log.warning("fit at %s failed (%s): point dropped from the scan", hypothesis, err)
-            self.failed.append(value)
-            result = math.nan
-        self.cache[value] = result
-        log.debug("twice_nll(%s) = %.4f", hypothesis, result)
-        return result
+        return float(self.many([value])[0])
 
 
 def _even_parameter(family: Family, param: Parameter) -> bool:
@@ -314,9 +303,9 @@ def _side_grid(param: Parameter, sign: int, scale: _RateScale, n_side: int) -> F
 
 
 def _profile_parameter_limit(
-    exps: list[str], family: Family, param: Parameter, *, cl: float, fixed: dict[str, float], n_grid: int, backend: str
+    exps: tuple[Detector, ...], family: Family, param: Parameter, *, cl: float, fixed: dict[str, float], n_grid: int
 ) -> ParameterLimit:
-    threshold = float(stats.chi2.ppf(cl, df=1))
+    threshold = chi2_threshold(cl, dof=1)
     even = _even_parameter(family, param)
     sides = [s for s in (1, -1) if (param.hi > param.sm if s > 0 else param.lo < param.sm)]
     if even:
@@ -325,49 +314,48 @@ def _profile_parameter_limit(
         msg = f"{param.describe()} has no room around its SM value {param.sm:g} to scan"
         raise ConfigurationError(msg)
     n_side = max(4, n_grid // len(sides))
-    with pyhf_backend(backend):
-        scan = _ProfileScan(exps, family, param, fixed)
-        grid = [float(param.sm)]
-        scales: dict[int, float | None] = {}
-        for sign in sides:
-            scale = _rate_scale(exps, family, param, sign, fixed)
-            scales[sign] = scale.offset
-            grid.extend(float(v) for v in _side_grid(param, sign, scale, n_side))
-        xs = np.unique(np.asarray(grid))
-        ys = np.asarray([scan(x) for x in xs])
-        keep = np.isfinite(ys)
-        xs, ys = xs[keep], ys[keep]
-        if even:  # mirror: only the square enters
-            xs = np.concatenate([-xs[:0:-1], xs])
-            ys = np.concatenate([ys[:0:-1], ys])
+    scan = _ProfileCurve(HypothesisLikelihood.build(exps, family, fixed=fixed), param)
+    grid = [float(param.sm)]
+    scales: dict[int, float | None] = {}
+    for sign in sides:
+        scale = _rate_scale(exps, family, param, sign, fixed)
+        scales[sign] = scale.offset
+        grid.extend(float(v) for v in _side_grid(param, sign, scale, n_side))
+    xs = np.unique(np.asarray(grid))
+    ys = scan.many(xs)
+    keep = np.isfinite(ys)
+    xs, ys = xs[keep], ys[keep]
+    if even:  # mirror: only the square enters
+        xs = np.concatenate([-xs[:0:-1], xs])
+        ys = np.concatenate([ys[:0:-1], ys])
 
-        def f(x: float) -> float:
-            return scan(abs(x)) if even else scan(x)
+    def f(x: float) -> float:
+        return scan(abs(x)) if even else scan(x)
 
-        # refine the minimum between the neighbours of the best grid point
-        i = int(np.argmin(ys))
-        best_x, best_y = float(xs[i]), float(ys[i])
-        lo_i, hi_i = max(i - 1, 0), min(i + 1, xs.size - 1)
-        if hi_i > lo_i:
-            res = optimize.minimize_scalar(
-                lambda x: f(x) if math.isfinite(f(x)) else math.inf,
-                bounds=(float(xs[lo_i]), float(xs[hi_i])),
-                method="bounded",
-                options={"xatol": 1e-3 * float(xs[hi_i] - xs[lo_i]), "maxiter": 12},
+    # refine the minimum between the neighbours of the best grid point
+    i = int(np.argmin(ys))
+    best_x, best_y = float(xs[i]), float(ys[i])
+    lo_i, hi_i = max(i - 1, 0), min(i + 1, xs.size - 1)
+    if hi_i > lo_i:
+        res = optimize.minimize_scalar(
+            lambda x: f(x) if math.isfinite(f(x)) else math.inf,
+            bounds=(float(xs[lo_i]), float(xs[hi_i])),
+            method="bounded",
+            options={"xatol": 1e-3 * float(xs[hi_i] - xs[lo_i]), "maxiter": 12},
+        )
+        if math.isfinite(float(res.fun)) and float(res.fun) < best_y:
+            best_x, best_y = float(res.x), float(res.fun)
+    delta = ys - best_y
+    # crossings of Delta chi2 = threshold between neighbours, refined with brentq
+    crossings: list[tuple[float, bool]] = []  # (x, rising: allowed on the left)
+    for k in range(xs.size - 1):
+        a, b = float(xs[k]), float(xs[k + 1])
+        da, db = delta[k] - threshold, delta[k + 1] - threshold
+        if da * db < 0:
+            root = optimize.brentq(
+                lambda x: f(x) - best_y - threshold, a, b, xtol=1e-6 * abs(b - a), rtol=1e-10, maxiter=50
             )
-            if math.isfinite(float(res.fun)) and float(res.fun) < best_y:
-                best_x, best_y = float(res.x), float(res.fun)
-        delta = ys - best_y
-        # crossings of Delta chi2 = threshold between neighbours, refined with brentq
-        crossings: list[tuple[float, bool]] = []  # (x, rising: allowed on the left)
-        for k in range(xs.size - 1):
-            a, b = float(xs[k]), float(xs[k + 1])
-            da, db = delta[k] - threshold, delta[k + 1] - threshold
-            if da * db < 0:
-                root = optimize.brentq(
-                    lambda x: f(x) - best_y - threshold, a, b, xtol=1e-6 * abs(b - a), rtol=1e-10, maxiter=50
-                )
-                crossings.append((float(root), bool(da < 0)))
+            crossings.append((float(root), bool(da < 0)))
     # allowed intervals, walking up from the lower end of the scan (None: open at the end of the range)
     allowed: list[tuple[float | None, float | None]] = []
     inside = bool(delta[0] < threshold)
@@ -388,7 +376,7 @@ def _profile_parameter_limit(
         family=family.name,
         parameter=param.name,
         unit=param.unit,
-        experiments=tuple(exps),
+        experiments=tuple(d.name for d in exps),
         cl=cl,
         method="profile",
         upper_limit=upper,
@@ -412,8 +400,8 @@ def _profile_parameter_limit(
 
 
 def parameter_limit(
-    experiments: str | Sequence[str],
-    family: str,
+    experiments: Experiments,
+    family: str | Family,
     parameter: str,
     *,
     cl: float = 0.9,
@@ -464,8 +452,8 @@ def parameter_limit(
     if method not in METHODS:
         msg = f"unknown limit method {method!r}; valid choices: {', '.join(METHODS)}"
         raise ConfigurationError(msg)
-    exps = list(detectors.experiment_names(experiments))
-    fam = get_family(family)
+    exps = detectors.resolve(experiments)
+    fam = resolve_family(family)
     param = fam.parameter(parameter)
     fixed_values = {str(k): float(v) for k, v in (fixed or {}).items()}
     for name in fixed_values:
@@ -490,7 +478,7 @@ def parameter_limit(
     if int(n_grid) < 4:
         msg = f"n_grid must be >= 4, got {n_grid!r}"
         raise ConfigurationError(msg)
-    return _profile_parameter_limit(exps, fam, param, cl=cl, fixed=fixed_values, n_grid=int(n_grid), backend=backend)
+    return _profile_parameter_limit(exps, fam, param, cl=cl, fixed=fixed_values, n_grid=int(n_grid))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -50,7 +50,8 @@ import numpy as np
 
 from cevns_hf import detectors
 from cevns_hf._typing import FloatArray
-from cevns_hf.bsm.family import get_family
+from cevns_hf.bsm.family import Family, resolve_family
+from cevns_hf.detectors.base import Detector
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference.executors import SubmitGather, map_tasks
 from cevns_hf.inference.intervals import as_axis, is_geometric
@@ -58,9 +59,10 @@ from cevns_hf.inference.likelihood import NEUTRINO_SAMPLES, Likelihood
 from cevns_hf.inference.results import ScanResult
 from cevns_hf.templates.batch import grid_neutrino_samples
 from cevns_hf.templates.histograms import Sample
-from cevns_hf.workspace.hypothesis import grid_points
+from cevns_hf.workspace.hypothesis import Experiments
+from cevns_hf.workspace.patchset import grid_points
 
-__all__ = ["profile_scan"]
+__all__ = ["HypothesisLikelihood", "profile_scan"]
 
 
 def __dir__() -> list[str]:
@@ -83,14 +85,10 @@ _R = TypeVar("_R")
 class _Task:
     """A chunk of grid points for one worker."""
 
-    experiments: tuple[str, ...]
-    family: str
-    fixed: dict[str, float]
+    model: HypothesisLikelihood
     names: tuple[str, ...]
     points: FloatArray  # (n, P)
     profiled: tuple[tuple[str, FloatArray, bool], ...]  # (name, coarse values, geometric)
-    likelihood: Likelihood
-    theta0: FloatArray
     batch: int
     refine: int
     starts: int
@@ -104,21 +102,93 @@ class _TaskResult:
     profiled: FloatArray  # (n, Q)
 
 
-def _evaluate(task: _Task, values: Mapping[str, FloatArray], theta0: FloatArray) -> tuple[FloatArray, ...]:
-    """twice_nll, nuisances and convergence flags at the points ``values`` (name -> (m,) arrays)."""
-    m = len(next(iter(values.values())))
-    n_k = len(task.likelihood.nuisances)
-    start = np.broadcast_to(np.asarray(theta0, dtype=float), (m, n_k))
-    nll, theta, conv = np.empty(m), np.empty((m, n_k)), np.empty(m, dtype=bool)
-    for lo in range(0, m, task.batch):
-        hi = min(m, lo + task.batch)
-        sub = {k: [float(x) for x in v[lo:hi]] for k, v in values.items()}
-        samples = [
-            grid_neutrino_samples(e, task.family, sub, fixed=task.fixed, chunk=hi - lo) for e in task.experiments
+@dataclass(frozen=True, eq=False)
+class HypothesisLikelihood:
+    """-2 ln L of a family's hypotheses on some detectors, every nuisance profiled: the fast engine's entry.
+
+    The likelihood is that of the ``mu_bsm = 1`` workspace of
+    :func:`~cevns_hf.workspace.hypothesis.hypothesis_workspace` (pyhf's ``twice_nll``, constants
+    included); scans, parameter limits and intervals all evaluate it through :meth:`evaluate`.
+
+    Attributes:
+        detectors: the channels.
+        family: the BSM family.
+        fixed: family parameters held fixed (the others not given at evaluation are at their SM values).
+        likelihood: the hypothesis-independent part (backgrounds, data, nuisances).
+        theta0: the nuisances that fit the Standard Model (starting point of every fit).
+        sm_twice_nll: -2 ln L of the Standard Model (profiled).
+        without_es: neutrino-electron scattering left out.
+    """
+
+    detectors: tuple[Detector, ...]
+    family: Family
+    fixed: dict[str, float]
+    likelihood: Likelihood
+    theta0: FloatArray
+    sm_twice_nll: float
+    without_es: bool = False
+
+    @classmethod
+    def build(
+        cls,
+        experiments: Experiments,
+        family: str | Family,
+        *,
+        fixed: Mapping[str, float] | None = None,
+        without_es: bool = False,
+    ) -> HypothesisLikelihood:
+        """Resolve the detectors and family, build the fixed part and fit the Standard Model."""
+        dets = detectors.resolve(experiments)
+        fam = resolve_family(family)
+        fixed_values = {k: float(v) for k, v in (fixed or {}).items()}
+        for name, value in fixed_values.items():
+            fam.parameter(name).check(value)
+        sm = [d.templates() for d in dets]
+        likelihood = Likelihood.from_templates(sm, drop=("es",) if without_es else ())
+        per_channel = [
+            [
+                Sample(s.name, s.nominal[None], s.norms, {k: (u[None], d[None]) for k, (u, d) in s.shapes.items()})
+                for s in t.samples
+                if s.name in NEUTRINO_SAMPLES
+            ]
+            for t in sm
         ]
-        prof = task.likelihood.profile(task.likelihood.batch(samples), start[lo:hi])
-        nll[lo:hi], theta[lo:hi], conv[lo:hi] = prof.twice_nll, prof.theta, prof.converged
-    return nll, theta, conv
+        prof = likelihood.profile(likelihood.batch(per_channel, size=1))
+        return cls(dets, fam, fixed_values, likelihood, prof.theta[0], float(prof.twice_nll[0]), without_es)
+
+    def evaluate(
+        self, values: Mapping[str, Sequence[float] | FloatArray], theta0: FloatArray | None = None, *, batch: int = 512
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Profiled -2 ln L, nuisances and convergence flags at m hypotheses.
+
+        Args:
+            values: parameter name -> (m,) values (the points, not axes); the parameters in :attr:`fixed`
+                and the SM values complete them.
+            theta0: starting nuisances, (K,) or (m, K); default :attr:`theta0`.
+            batch: hypotheses evaluated and profiled together.
+
+        Returns:
+            (twice_nll (m,), theta (m, K), converged (m,)).
+        """
+        arrays = {k: np.asarray(v, dtype=float).ravel() for k, v in values.items()}
+        m = len(next(iter(arrays.values())))
+        n_k = len(self.likelihood.nuisances)
+        start = np.broadcast_to(np.asarray(self.theta0 if theta0 is None else theta0, dtype=float), (m, n_k))
+        nll, theta, conv = np.empty(m), np.empty((m, n_k)), np.empty(m, dtype=bool)
+        for lo in range(0, m, batch):
+            hi = min(m, lo + batch)
+            sub = {k: [float(x) for x in v[lo:hi]] for k, v in arrays.items()}
+            samples = [
+                grid_neutrino_samples(d, self.family, sub, fixed=self.fixed, chunk=hi - lo) for d in self.detectors
+            ]
+            prof = self.likelihood.profile(self.likelihood.batch(samples), start[lo:hi])
+            nll[lo:hi], theta[lo:hi], conv[lo:hi] = prof.twice_nll, prof.theta, prof.converged
+        return nll, theta, conv
+
+
+def _evaluate(task: _Task, values: Mapping[str, FloatArray], theta0: FloatArray) -> tuple[FloatArray, ...]:
+    """twice_nll, nuisances and convergence flags of a task's points ``values`` (name -> (m,) arrays)."""
+    return task.model.evaluate(values, theta0, batch=task.batch)
 
 
 def _finite(values: FloatArray) -> FloatArray:
@@ -194,7 +264,7 @@ def _run_task(task: _Task) -> _TaskResult:
     n = task.points.shape[0]
     grid_values = {name: task.points[:, p] for p, name in enumerate(task.names)}
     if not task.profiled:
-        nll, theta, conv = _evaluate(task, grid_values, task.theta0)
+        nll, theta, conv = _evaluate(task, grid_values, task.model.theta0)
         return _TaskResult(nll, theta, conv, np.empty((n, 0)))
     # coarse product grid of the profiled parameters at every grid point
     coarse_shape = tuple(vals.size for _, vals, _ in task.profiled)
@@ -203,7 +273,7 @@ def _run_task(task: _Task) -> _TaskResult:
     expanded = {k: np.repeat(v, n_c) for k, v in grid_values.items()}
     for q, (name, _, _) in enumerate(task.profiled):
         expanded[name] = np.tile(combos[:, q], n)
-    nll_c, theta_c, conv_c = _evaluate(task, expanded, task.theta0)
+    nll_c, theta_c, conv_c = _evaluate(task, expanded, task.model.theta0)
     nll_c = _finite(nll_c).reshape(n, n_c)
     # refine from the lowest coarse local minima (separate valleys, e.g. the NSI degeneracy)
     score = np.where(_local_minima(nll_c.reshape(n, *coarse_shape)).reshape(n, n_c), nll_c, np.inf)
@@ -233,12 +303,11 @@ def _run_task(task: _Task) -> _TaskResult:
 
 
 def _profile_axes(
-    family: str,
+    fam: Family,
     profile: Sequence[str],
     profile_values: Mapping[str, Sequence[float]] | None,
     points: int,
 ) -> tuple[tuple[str, FloatArray, bool], ...]:
-    fam = get_family(family)
     given = dict(profile_values or {})
     unknown = sorted(set(given) - set(profile))
     if unknown:
@@ -253,7 +322,7 @@ def _profile_axes(
             if not (math.isfinite(par.lo) and math.isfinite(par.hi)):
                 msg = (
                     f"cannot profile {par.describe()} over its whole range: give an inner grid "
-                    f"(profile_values / --profile {name}=lo:hi:n)"
+                    f"(profile_values[{name!r}])"
                 )
                 raise ConfigurationError(msg)
             lo = par.lo + 1e-6 * (par.hi - par.lo) if par.lo_open else par.lo
@@ -264,8 +333,8 @@ def _profile_axes(
 
 
 def profile_scan(
-    experiments: Sequence[str],
-    family: str,
+    experiments: Experiments,
+    family: str | Family,
     grid: Mapping[str, Sequence[float]],
     *,
     fixed: Mapping[str, float] | None = None,
@@ -281,8 +350,9 @@ def profile_scan(
     """Profile-likelihood scan of a hypothesis family over a grid (every nuisance profiled).
 
     Args:
-        experiments: channels, e.g. ``["csi2021", "lar2020"]`` (``"csi2021+lar2020"`` is split).
-        family: hypothesis family (:data:`cevns_hf.bsm.FAMILIES`).
+        experiments: channels: names (``"csi2021+lar2020"``, ``["csi2021", "lar2020"]``) or
+            :class:`~cevns_hf.detectors.base.Detector` objects.
+        family: hypothesis family (object or a name of :data:`cevns_hf.bsm.FAMILIES`).
         grid: parameter name -> strictly increasing values; every combination is evaluated.
         fixed: other family parameters held at given values (the rest at their SM values).
         profile: family parameters minimised over at each grid point (see the module docstring).
@@ -303,8 +373,8 @@ def profile_scan(
     Raises:
         ConfigurationError: unknown experiment, family or parameter, bad grid, overlapping options.
     """
-    exps = detectors.experiment_names(experiments)
-    fam = get_family(family)
+    dets = detectors.resolve(experiments)
+    fam = resolve_family(family)
     if not grid:
         msg = "the grid needs at least one parameter (name -> values)"
         raise ConfigurationError(msg)
@@ -332,34 +402,19 @@ def profile_scan(
     if overlap or len(set(profile)) != len(profile):
         msg = f"each parameter may be profiled once and not also fixed: {sorted(profile)} / fixed {overlap}"
         raise ConfigurationError(msg)
-    profiled = _profile_axes(fam.name, profile, profile_values, profile_points)
-
-    sm = [detectors.templates(e) for e in exps]
-    drop = ("es",) if without_es else ()
-    likelihood = Likelihood.from_templates(sm, drop=drop)
-    per_channel = [
-        [
-            Sample(s.name, s.nominal[None], s.norms, {k: (u[None], d[None]) for k, (u, d) in s.shapes.items()})
-            for s in t.samples
-            if s.name in NEUTRINO_SAMPLES
-        ]
-        for t in sm
-    ]
-    theta0 = likelihood.profile(likelihood.batch(per_channel, size=1)).theta[0]
+    profiled = _profile_axes(fam, profile, profile_values, profile_points)
+    model = HypothesisLikelihood.build(dets, fam, fixed=fixed_values, without_es=without_es)
+    likelihood = model.likelihood
 
     names = tuple(axes)
     pts = grid_points({k: v.tolist() for k, v in axes.items()})
     matrix = np.array([[p[k] for k in names] for p in pts], dtype=float).reshape(len(pts), len(names))
     tasks = [
         _Task(
-            experiments=exps,
-            family=fam.name,
-            fixed=fixed_values,
+            model=model,
             names=names,
             points=matrix[lo : lo + chunk],
             profiled=profiled,
-            likelihood=likelihood,
-            theta0=theta0,
             batch=chunk,
             refine=refine_iterations,
             starts=profile_starts,
@@ -377,7 +432,7 @@ def profile_scan(
     if not np.all(converged):
         log.warning("%d of %d grid points did not converge", int(np.sum(~converged)), converged.size)
     return ScanResult(
-        experiments=exps,
+        experiments=tuple(d.name for d in dets),
         family=fam.name,
         parameters=names,
         grid={k: tuple(float(x) for x in v) for k, v in axes.items()},

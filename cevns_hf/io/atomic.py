@@ -22,7 +22,7 @@ def __dir__() -> list[str]:
 
 def _check_target(path: Path, overwrite: bool) -> None:
     if path.exists() and not overwrite:
-        msg = f"refusing to overwrite existing file {str(path)!r}; pass --force (overwrite=True) to replace it"
+        msg = f"refusing to overwrite existing file {str(path)!r} (overwrite=False)"
         raise OutputExistsError(msg)
     path.parent.mkdir(parents=True, exist_ok=True)
 

@@ -38,7 +38,7 @@ def write_templates(templates: Templates, path: str | os.PathLike[str], *, overw
     uproot = _uproot()
     target = Path(path)
     if target.exists() and not overwrite:
-        msg = f"refusing to overwrite existing file {str(target)!r}; pass --force (overwrite=True)"
+        msg = f"refusing to overwrite existing file {str(target)!r} (overwrite=False)"
         raise OutputExistsError(msg)
     target.parent.mkdir(parents=True, exist_ok=True)
     x_edges = np.asarray(templates.axes[0].edges)

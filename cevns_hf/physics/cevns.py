@@ -24,9 +24,9 @@ import numpy.typing as npt
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.physics.constants import G_FERMI, HBARC2_MEV2_CM2, SIN2_THETA_W
+from cevns_hf.physics.flavours import check_flavour, lepton_flavour
 from cevns_hf.physics.form_factors import get_form_factor, momentum_transfer
 from cevns_hf.physics.nuclei import Nucleus
-from cevns_hf.sources.sns_pidar import check_flavour, lepton_flavour
 
 __all__ = [
     "RADIATIVE_GV_N",

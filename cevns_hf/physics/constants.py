@@ -13,7 +13,6 @@ __all__ = [
     "ALPHA_EM",
     "AMU_MEV",
     "AVOGADRO",
-    "E_NU_MU_PROMPT",
     "GEV2_TO_CM2",
     "G_FERMI",
     "HBARC2_MEV2_CM2",
@@ -64,7 +63,5 @@ SPEED_OF_LIGHT_M_PER_US = 299.792458
 TAU_MUON_US = 2.1969811
 #: Charged-pion lifetime [us]; PDG 2024 (26.033 ns).
 TAU_PION_US = 0.026033
-#: Energy of the prompt nu_mu from pi+ -> mu+ nu_mu at rest [MeV]: (m_pi^2 - m_mu^2) / (2 m_pi) = 29.79 MeV.
-E_NU_MU_PROMPT = (M_PION**2 - M_MUON**2) / (2.0 * M_PION)
 #: (hbar c)^2 [MeV^2 cm^2]: converts a cross section in MeV^-2 to cm^2; PDG 2024 (0.3893794e-27 GeV^2 cm^2).
 HBARC2_MEV2_CM2 = GEV2_TO_CM2 * 1e6

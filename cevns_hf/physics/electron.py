@@ -26,7 +26,7 @@ import numpy.typing as npt
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.physics.constants import G_FERMI, HBARC2_MEV2_CM2, M_ELECTRON, SIN2_THETA_W
-from cevns_hf.sources.sns_pidar import check_flavour, is_antineutrino, lepton_flavour
+from cevns_hf.physics.flavours import check_flavour, is_antineutrino, lepton_flavour
 
 __all__ = [
     "SHELLS",

@@ -78,6 +78,8 @@ from scipy import optimize
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError, FitError
 from cevns_hf.templates.histograms import Templates
+from cevns_hf.workspace.modifiers import DEFAULT_BOUNDS
+from cevns_hf.workspace.modifiers import nuisance_bounds as modifier_bounds
 
 __all__ = [
     "FORMS",
@@ -105,8 +107,6 @@ SIGNAL = "cevns"
 STATISTICS = ("poisson", "gaussian")
 #: Valid values of the ``form`` arguments (see :func:`expected`).
 FORMS = ("product", "additive", "pyhf")
-#: Range of every nuisance (pyhf's default histosys bounds), before the normalisation limits.
-_THETA_RANGE = (-5.0, 5.0)
 #: Floor of the prediction inside the minimiser (a barrier where data are observed; see _objective).
 _FLOOR = 1e-12
 
@@ -215,7 +215,7 @@ def nuisance_bounds(templates: Templates) -> dict[str, tuple[float, float]]:
 
     Every nuisance is limited to (-5, 5) (pyhf's default histosys bounds) and a linear normalisation to
     :math:`1 + \sigma_k \theta_k \ge 0`, i.e. :math:`\theta_k \ge -1/\sigma_k` (the bounds of
-    :func:`cevns_hf.workspace.build.nuisance_bounds`, so that both minimisations see the same parameter space).
+    :func:`cevns_hf.workspace.modifiers.nuisance_bounds`, so that both minimisations see the same parameter space).
 
     Shape nuisances get no tighter box: a per-sample non-negativity bound is far too strict for them.
     The CsI beam-timing shift at +1 sigma empties the first time bin of the BRN template (1.3% of its
@@ -224,16 +224,7 @@ def nuisance_bounds(templates: Templates) -> dict[str, tuple[float, float]]:
     (a barrier); where no event is observed its term :math:`2 N^{th}` is defined for either sign, as in
     pyhf's Poisson likelihood.
     """
-    lo_hi = dict.fromkeys(nuisances(templates), _THETA_RANGE)
-    for s in templates.samples:
-        for name, sigma in s.norms.items():
-            lo, hi = lo_hi[name]
-            if sigma > 0:
-                lo = max(lo, -1.0 / sigma)
-            elif sigma < 0:
-                hi = min(hi, -1.0 / sigma)
-            lo_hi[name] = (lo, hi)
-    return lo_hi
+    return {**dict.fromkeys(nuisances(templates), DEFAULT_BOUNDS), **modifier_bounds([templates])}
 
 
 def _theta_vector(names: Sequence[str], theta: Mapping[str, float] | None) -> FloatArray:

@@ -12,6 +12,7 @@ References:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final, Literal
 
 import numpy as np
@@ -20,19 +21,23 @@ from scipy.special import log_ndtr, ndtr
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
-from cevns_hf.physics.constants import E_NU_MU_PROMPT, M_MUON, TAU_MUON_US, TAU_PION_US
+from cevns_hf.physics.constants import M_MUON, M_PION, TAU_MUON_US, TAU_PION_US
+from cevns_hf.physics.flavours import check_flavour as _check_physics_flavour
 
 __all__ = [
     "DELAYED_FLAVOURS",
     "E_MAX_DELAYED",
+    "E_NU_MU_PROMPT",
     "FLAVOURS",
-    "Flavour",
+    "FLUX_FILE_COLUMNS",
+    "FLUX_ROOT_HISTOGRAMS",
+    "PROMPT_FLAVOURS",
+    "SOURCE",
+    "SNSPionDAR",
     "arrival_time_cdf",
     "arrival_time_fractions",
     "check_flavour",
     "fluence_per_cm2",
-    "is_antineutrino",
-    "lepton_flavour",
     "spectrum_pdf",
 ]
 
@@ -42,30 +47,33 @@ def __dir__() -> list[str]:
 
 
 Flavour = Literal["nu_e", "nu_mu", "nu_mu_bar"]
+#: Energy of the prompt nu_mu from pi+ -> mu+ nu_mu at rest: (m_pi^2 - m_mu^2) / (2 m_pi) [MeV] (two-body kinematics).
+E_NU_MU_PROMPT: Final[float] = (M_PION**2 - M_MUON**2) / (2.0 * M_PION)
 #: The three neutrino flavours of a pi-DAR source (anti-nu_e is suppressed to ~1e-4 and neglected).
 FLAVOURS: Final[tuple[Flavour, ...]] = ("nu_e", "nu_mu", "nu_mu_bar")
 #: The muon-decay (delayed) flavours with continuous spectra.
 DELAYED_FLAVOURS: Final[tuple[Flavour, ...]] = ("nu_e", "nu_mu_bar")
+#: The pion-decay (prompt) flavour, a line at :data:`E_NU_MU_PROMPT`.
+PROMPT_FLAVOURS: Final[tuple[Flavour, ...]] = ("nu_mu",)
+#: Column names of the flavours in the official SNS flux file ``snsFlux2D.root`` and its CSV conversion.
+FLUX_FILE_COLUMNS: Final[dict[str, str]] = {"nu_e": "nuE", "nu_mu": "nuMu", "nu_mu_bar": "nuMuBar"}
+#: TH2 histograms (time [ns] x energy [MeV]) of the flavours in the official ``snsFlux2D.root`` (CsI 2021 release).
+FLUX_ROOT_HISTOGRAMS: Final[dict[str, str]] = {
+    "nu_e": "convolved_energy_time_of_nu_e",
+    "nu_mu": "convolved_energy_time_of_nu_mu",
+    "nu_mu_bar": "convolved_energy_time_of_anti_nu_mu",
+}
 #: End point of the Michel spectra: m_mu / 2 [MeV] (electron mass neglected).
 E_MAX_DELAYED: Final[float] = M_MUON / 2.0
 
 
 def check_flavour(flavour: str) -> Flavour:
     """Validate a flavour name, returning it typed; raise :class:`ConfigurationError` otherwise."""
+    _check_physics_flavour(flavour)
     if flavour not in FLAVOURS:
-        msg = f"unknown neutrino flavour {flavour!r}; valid choices: {list(FLAVOURS)}"
+        msg = f"the SNS pion decay-at-rest source emits no {flavour!r}; its flavours: {list(FLAVOURS)}"
         raise ConfigurationError(msg)
     return flavour
-
-
-def is_antineutrino(flavour: str) -> bool:
-    """True for antineutrino flavours."""
-    return check_flavour(flavour).endswith("_bar")
-
-
-def lepton_flavour(flavour: str) -> Literal["e", "mu"]:
-    """The charged-lepton flavour (``"e"`` or ``"mu"``) of a neutrino flavour."""
-    return "e" if check_flavour(flavour).startswith("nu_e") else "mu"
 
 
 def spectrum_pdf(flavour: str, e_nu: npt.ArrayLike) -> FloatArray:
@@ -76,7 +84,7 @@ def spectrum_pdf(flavour: str, e_nu: npt.ArrayLike) -> FloatArray:
         \frac{dN_{\bar\nu_\mu}}{dE} = \frac{64 E^2}{m_\mu^3}\left(\frac34 - \frac{E}{m_\mu}\right)
 
     for 0 <= E <= m_mu/2, zero outside. The prompt nu_mu is a line at
-    :data:`~cevns_hf.physics.constants.E_NU_MU_PROMPT` and has no density: asking for it raises.
+    :data:`E_NU_MU_PROMPT` and has no density: asking for it raises.
     """
     e = np.asarray(e_nu, dtype=float)
     inside = (e >= 0.0) & (e <= E_MAX_DELAYED)
@@ -143,3 +151,41 @@ def arrival_time_fractions(
     """Fraction of a flavour's neutrinos arriving in each time bin (differences of the CDF at the edges)."""
     cdf = arrival_time_cdf(flavour, edges_us, pot_mean_us=pot_mean_us, pot_sigma_us=pot_sigma_us)
     return np.diff(cdf)
+
+
+@dataclass(frozen=True)
+class SNSPionDAR:
+    """The SNS pion decay-at-rest source (a :class:`~cevns_hf.sources.base.Source`).
+
+    The flux normalisation (neutrinos per flavour per proton on target, protons on target, baseline) is
+    part of each detector's exposure: :func:`fluence_per_cm2`. Arrival times: :func:`arrival_time_cdf`.
+    """
+
+    name: str = "sns_pidar"
+    description: str = "SNS pion decay at rest: prompt nu_mu line, delayed nu_e and anti-nu_mu Michel spectra"
+
+    @property
+    def flavours(self) -> tuple[str, ...]:
+        """``nu_e``, ``nu_mu`` (prompt), ``nu_mu_bar``."""
+        return FLAVOURS
+
+    def line_energy(self, flavour: str) -> float | None:
+        """The prompt nu_mu line; None for the delayed flavours."""
+        return E_NU_MU_PROMPT if check_flavour(flavour) in PROMPT_FLAVOURS else None
+
+    def energy_range(self, flavour: str) -> tuple[float, float]:
+        """(0, m_mu/2) for the delayed flavours, the line energy twice for nu_mu."""
+        line = self.line_energy(flavour)
+        return (line, line) if line is not None else (0.0, E_MAX_DELAYED)
+
+    def spectrum_pdf(self, flavour: str, e_nu: npt.ArrayLike) -> FloatArray:
+        """:func:`spectrum_pdf`."""
+        return spectrum_pdf(flavour, e_nu)
+
+    def is_prompt(self, flavour: str) -> bool:
+        """True for the pion-decay flavour (its arrival time follows the pion, not the muon, lifetime)."""
+        return check_flavour(flavour) in PROMPT_FLAVOURS
+
+
+#: The source instance registered in :data:`cevns_hf.sources.SOURCES`.
+SOURCE = SNSPionDAR()

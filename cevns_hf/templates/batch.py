@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from cevns_hf import detectors
-from cevns_hf.bsm.family import get_family
+from cevns_hf.bsm.family import Family
+from cevns_hf.detectors.base import Detector
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.physics.model import PhysicsModel
 from cevns_hf.templates.histograms import Sample
@@ -30,10 +30,14 @@ log = logging.getLogger(__name__)
 
 
 def batch_model(
-    family: str, values: Mapping[str, Sequence[float]], fixed: Mapping[str, float] | None = None
+    family: Family, values: Mapping[str, Sequence[float]], fixed: Mapping[str, float] | None = None
 ) -> PhysicsModel:
-    """One model for H hypotheses: each varied parameter becomes an (H, 1) array."""
-    fam = get_family(family)
+    """One model for H hypotheses: each varied parameter becomes an (H, 1) array.
+
+    Every value is checked against its parameter's range and the family's cross-parameter check runs on
+    the whole grid.
+    """
+    fam = family
     arrays = {k: np.asarray(v, dtype=float).reshape(-1, 1) for k, v in values.items()}
     sizes = {a.shape[0] for a in arrays.values()}
     if len(sizes) != 1:
@@ -43,6 +47,8 @@ def batch_model(
     for name, arr in arrays.items():
         fam.parameter(name).check(arr)
         full[name] = arr
+    if fam.check is not None:
+        fam.check(full)
     return fam.make_model(full)
 
 
@@ -64,8 +70,8 @@ def _stack(samples: list[tuple[Sample, ...]]) -> tuple[Sample, ...]:
 
 
 def grid_neutrino_samples(
-    experiment: str,
-    family: str,
+    detector: Detector,
+    family: Family,
     values: Mapping[str, Sequence[float]],
     *,
     fixed: Mapping[str, float] | None = None,
@@ -74,8 +80,8 @@ def grid_neutrino_samples(
     """The hypothesis-dependent samples (CEvNS, ES) of ``experiment`` for H grid points.
 
     Args:
-        experiment: detector name.
-        family: BSM family.
+        detector: the detector.
+        family: the BSM family.
         values: parameter name -> H values (the points, not axes: see
             :func:`cevns_hf.workspace.hypothesis.grid_points` to expand axes).
         fixed: parameters held fixed at every point.
@@ -84,29 +90,24 @@ def grid_neutrino_samples(
     Returns:
         Samples whose histograms have a leading axis of length H.
     """
-    module = detectors.detector_module(experiment)
     n_points = len(next(iter(values.values())))
-    neutrino_samples = getattr(module, "neutrino_samples", None)
     parts: list[tuple[Sample, ...]] = []
     for start in range(0, n_points, chunk):
         sub = {k: list(v)[start : start + chunk] for k, v in values.items()}
         size = len(next(iter(sub.values())))
         batched: tuple[Sample, ...] | None = None
-        if neutrino_samples is not None:
-            try:
-                batched = neutrino_samples(batch_model(family, sub, fixed))
-                if batched[0].nominal.ndim < 2 or batched[0].nominal.shape[0] != size:
-                    batched = None
-            except (TypeError, ValueError) as err:  # a family whose model does not broadcast
-                log.debug("family %s does not vectorise (%s): looping over points", family, err)
+        try:
+            batched = detector.neutrino_samples(batch_model(family, sub, fixed))
+            if batched[0].nominal.ndim < 2 or batched[0].nominal.shape[0] != size:
                 batched = None
+        except (TypeError, ValueError) as err:  # a family whose model does not broadcast
+            log.debug("family %s does not vectorise (%s): looping over points", family.name, err)
+            batched = None
         if batched is None:
-            fam = get_family(family)
             per_point = []
             for i in range(size):
-                model = fam.model({**(fixed or {}), **{k: v[i] for k, v in sub.items()}})
-                tmpl = detectors.templates(experiment, model)
-                per_point.append(tuple(s for s in tmpl.samples if s.name in ("cevns", "es")))
+                model = family.model({**(fixed or {}), **{k: v[i] for k, v in sub.items()}})
+                per_point.append(detector.neutrino_samples(model))
             batched = _stack(per_point)
         parts.append(batched)
     if len(parts) == 1:

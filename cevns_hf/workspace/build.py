@@ -26,6 +26,7 @@ import pyhf
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.templates.histograms import Sample, Templates
+from cevns_hf.workspace.modifiers import modifier_spec, nuisance_bounds, variations
 
 __all__ = ["POI", "build_workspace", "dumps", "nuisance_bounds", "sample_spec", "validate"]
 
@@ -45,34 +46,13 @@ def _values(hist: FloatArray) -> list[float]:
 
 
 def sample_spec(sample: Sample, normfactor: str | None = None) -> dict[str, Any]:
-    """The pyhf JSON of one sample: linear norms as symmetric histosys, shapes as histosys."""
+    """The pyhf JSON of one sample, its nuisances turned into modifiers by :mod:`cevns_hf.workspace.modifiers`."""
     nominal = np.asarray(sample.nominal, dtype=float)
     modifiers: list[dict[str, Any]] = []
     if normfactor is not None:
         modifiers.append({"name": normfactor, "type": "normfactor", "data": None})
-    norms, shapes = dict(sample.norms), dict(sample.shapes)
-    for name, sigma in sorted(norms.items()):
-        modifiers.append(
-            {
-                "name": name,
-                "type": "histosys",
-                "data": {"hi_data": _values(nominal * (1 + sigma)), "lo_data": _values(nominal * (1 - sigma))},
-            }
-        )
-    for name, (up, down) in sorted(shapes.items()):
-        modifiers.append({"name": name, "type": "histosys", "data": {"hi_data": _values(up), "lo_data": _values(down)}})
+    modifiers += [modifier_spec(v) for v in variations(sample)]
     return {"name": sample.name, "data": _values(nominal), "modifiers": modifiers}
-
-
-def nuisance_bounds(templates: Sequence[Templates]) -> dict[str, tuple[float, float]]:
-    """Bounds of linearly normalised nuisances: theta >= -1/sigma (no negative yield), within (-5, 5)."""
-    bounds: dict[str, tuple[float, float]] = {}
-    for tmpl in templates:
-        for sample in tmpl.samples:
-            for name, sigma in sample.norms.items():
-                lo = max(-5.0, -1.0 / sigma) if sigma > 0 else -5.0
-                bounds[name] = (max(lo, bounds.get(name, (lo, 5.0))[0]), 5.0)
-    return bounds
 
 
 def build_workspace(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cevns_hf.analysis.job import default_config, load_config
+from cevns_hf.analysis.config import default_config, load_config
 from cevns_hf.cli import cli
 from cevns_hf.exceptions import ConfigurationError
 

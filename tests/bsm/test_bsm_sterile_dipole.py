@@ -24,11 +24,11 @@ from cevns_hf.bsm.sterile import SterileModel
 from cevns_hf.detectors import csi2021
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.physics.cevns import max_recoil, nuclear_form_factors
-from cevns_hf.physics.constants import ALPHA_EM, E_NU_MU_PROMPT, HBARC2_MEV2_CM2, M_ELECTRON, MU_B_MEV_INV
+from cevns_hf.physics.constants import ALPHA_EM, HBARC2_MEV2_CM2, M_ELECTRON, MU_B_MEV_INV
 from cevns_hf.physics.form_factors import helm, momentum_transfer
 from cevns_hf.physics.model import StandardModel
 from cevns_hf.physics.nuclei import AR40, CS133, I127
-from cevns_hf.sources.sns_pidar import FLAVOURS
+from cevns_hf.sources.sns_pidar import E_NU_MU_PROMPT, FLAVOURS
 
 SM_CEVNS_TOTAL = 324.15
 E_POINTS = np.array([10.0, 20.0, E_NU_MU_PROMPT, 40.0, 52.0])

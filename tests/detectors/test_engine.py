@@ -26,7 +26,7 @@ from cevns_hf.detectors import csi2021, lar2020
 from cevns_hf.detectors.engine import RateEngine, Target, build_engine, reference_spectrum
 from cevns_hf.physics.electron import SHELLS
 from cevns_hf.physics.model import StandardModel
-from cevns_hf.sources.sns_pidar import FLAVOURS
+from cevns_hf.sources.sns_pidar import FLAVOURS, SOURCE
 
 #: bins holding more than this fraction of a spectrum's counts must agree to RTOL
 MIN_FRACTION = 1e-3
@@ -94,6 +94,7 @@ def test_csi2021_cevns_engine_matches_quad(
     model = StandardModel()
     fast = eng.spectra(model, "cevns")[variant, FLAVOURS.index(flavour)]
     ref = reference_spectrum(
+        source=SOURCE,
         model=model,
         process="cevns",
         target=target,
@@ -117,6 +118,7 @@ def test_csi2021_es_engine_matches_quad(csi_inputs: tuple[dict[str, Any], RateEn
     model = StandardModel()
     fast = eng.spectra(model, "es")[0, FLAVOURS.index("nu_mu")]
     ref = reference_spectrum(
+        source=SOURCE,
         model=model,
         process="es",
         target=target,
@@ -146,6 +148,7 @@ def test_lar2020_cevns_engine_matches_quad(lar_inputs: tuple[dict[str, Any], Rat
         return np.asarray(full_response(t))[:, :, keep]
 
     ref = reference_spectrum(
+        source=SOURCE,
         model=model,
         process="cevns",
         target=target,

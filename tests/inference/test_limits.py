@@ -15,7 +15,8 @@ import pyhf
 import pytest
 from click.testing import CliRunner
 
-from cevns_hf.bsm.family import Hypothesis
+from cevns_hf import detectors
+from cevns_hf.bsm.family import Hypothesis, get_family
 from cevns_hf.cli.limit import limit as limit_cmd
 from cevns_hf.exceptions import CevnsHFError, ConfigurationError
 from cevns_hf.inference import cls, limits, results, toys
@@ -178,7 +179,9 @@ def test_toys_agree_with_asymptotics_csi(mm_linear_spec: dict[str, Any]) -> None
 
 def test_reference_value_changes_rate_by_20_to_50_percent() -> None:
     ref = limits.reference_value("csi2021", "magnetic_moment", "mu_nu_mu")
-    change = limits._rate_changes(["csi2021"], "magnetic_moment", "mu_nu_mu", np.asarray([ref]), {})
+    change = limits._rate_changes(
+        detectors.resolve("csi2021"), get_family("magnetic_moment"), "mu_nu_mu", np.asarray([ref]), {}
+    )
     assert 0.2 <= float(change[0]) <= 0.5
     assert ref == pytest.approx(MM_REFERENCE, rel=0.01)
 
@@ -320,10 +323,11 @@ def test_cli_bad_inputs(extra: list[str], message: str) -> None:
 
 
 def test_cli_unknown_experiment() -> None:
-    args = ["--experiment", "csi2017", "--hypothesis-family", "nsi", "--parameter", "eps_ee_u"]
+    args = ["--experiment", "germanium", "--hypothesis-family", "nsi", "--parameter", "eps_ee_u"]
     result = CliRunner().invoke(limit_cmd, args)
     assert result.exit_code == 2
-    assert "csi2021+lar2020" in result.output
+    assert "unknown experiment 'germanium'" in result.output
+    assert "csi2017, csi2021, lar2020" in result.output
 
 
 def test_cli_text_output(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from scipy import optimize
 
 from cevns_hf import detectors
-from cevns_hf.bsm.family import Hypothesis, HypothesisError
+from cevns_hf.bsm.family import Hypothesis, HypothesisError, get_family
 from cevns_hf.cli.scan import scan as scan_cmd
+from cevns_hf.detectors import get_detector
 from cevns_hf.detectors.csi2021 import CsI2021Config
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference import likelihood, scan
@@ -58,7 +59,7 @@ def test_public_names() -> None:
 def test_likelihood_equals_pyhf_at_any_nuisances_and_profiled(combined: Likelihood) -> None:
     """twice_nll at given nuisances (every code4p regime) and profiled, against the mu_bsm = 1 workspace."""
     points = {"eps_ee_u": [0.12, -0.3], "eps_ee_d": [0.05, 0.2]}
-    batch = combined.batch([grid_neutrino_samples(e, "nsi", points) for e in EXPS])
+    batch = combined.batch([grid_neutrino_samples(get_detector(e), get_family("nsi"), points) for e in EXPS])
     prof = combined.profile(batch)
     assert np.all(prof.converged)
     rng = np.random.default_rng(3)
@@ -76,7 +77,9 @@ def test_likelihood_equals_pyhf_at_any_nuisances_and_profiled(combined: Likeliho
 
 
 def test_derivatives_match_finite_differences(combined: Likelihood) -> None:
-    batch = combined.batch([grid_neutrino_samples(e, "nsi", {"eps_ee_u": [0.1]}) for e in EXPS])
+    batch = combined.batch(
+        [grid_neutrino_samples(get_detector(e), get_family("nsi"), {"eps_ee_u": [0.1]}) for e in EXPS]
+    )
     theta = np.array([[0.3, -0.2, 0.1, 0.4, -0.7, 0.2, 0.5, -1.4, 0.1, 0.9, -0.3, 0.2, 0.1, 1.7, -0.6, 0.2, -0.1]])
     value, grad, hess = combined.derivatives(batch, theta)
     assert value[0] == pytest.approx(combined.twice_nll(batch, theta)[0], rel=1e-13)
@@ -251,7 +254,7 @@ def test_without_es_equals_the_with_es_false_model() -> None:
     assert not np.array_equal(with_es.twice_nll, without.twice_nll)  # ES adds < 0.1 event to the region
     cfg = CsI2021Config(with_es=False)
     hyp = Hypothesis.from_mapping("weak_mixing", {"sin2_theta_w": 0.25})
-    tmpl = detectors.templates("csi2021", hyp.model(), config=cfg)
+    tmpl = detectors.get_detector("csi2021").configure(with_es=cfg.with_es).templates(hyp.model())
     assert "es" not in tmpl.sample_names
     model, data = _pyhf_model(build_workspace([tmpl]))
     pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer())

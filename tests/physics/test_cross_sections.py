@@ -30,7 +30,6 @@ from cevns_hf.physics.cevns import (
 )
 from cevns_hf.physics.constants import (
     ALPHA_EM,
-    E_NU_MU_PROMPT,
     G_FERMI,
     HBARC2_MEV2_CM2,
     M_ELECTRON,
@@ -45,6 +44,7 @@ from cevns_hf.physics.model import StandardModel
 from cevns_hf.physics.nuclei import AR40, CS133, I127, Nucleus
 from cevns_hf.sources.sns_pidar import (
     E_MAX_DELAYED,
+    E_NU_MU_PROMPT,
     FLAVOURS,
     arrival_time_cdf,
     arrival_time_fractions,

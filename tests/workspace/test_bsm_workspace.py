@@ -17,7 +17,8 @@ from cevns_hf.cli import cli
 from cevns_hf.detectors import csi2021
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.workspace import build as workspace
-from cevns_hf.workspace.hypothesis import build_patchset, hypothesis_workspace, linear_workspace, patch_name
+from cevns_hf.workspace.hypothesis import hypothesis_workspace, linear_workspace
+from cevns_hf.workspace.patchset import build_patchset, patch_name
 
 PYHF = str(Path(sys.executable).with_name("pyhf"))
 

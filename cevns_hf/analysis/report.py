@@ -1,0 +1,73 @@
+"""The results page: our Standard-Model numbers beside the published ones, then the BSM constraints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from cevns_hf.analysis import published
+
+__all__ = ["results_markdown", "summary_markdown"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def summary_markdown(results: dict[str, Any]) -> str:
+    """Markdown table of our predictions and fits beside the published numbers."""
+    rows = ["| quantity | cevns_hf | published |", "|---|---|---|"]
+    for exp, (val, err) in published.PREDICTED_CEVNS.items():
+        ours = results["predictions"].get(exp, {}).get("cevns")
+        if ours is not None:
+            rows.append(f"| {exp} predicted CEvNS | {ours:.1f} | {val:.0f} +- {err:.0f} |")
+    for exp, (val, err) in published.FITTED_CEVNS.items():
+        fit = results["fits"].get(exp)
+        if fit is not None:
+            ev = fit["cevns_events"][exp]
+            rows.append(f"| {exp} fitted CEvNS | {ev['value']:.1f} +- {ev['error']:.1f} | {val:.0f} +- {err:.0f} |")
+    comb = results["fits"].get("csi2021+lar2020")
+    if comb is not None:
+        for exp, ev in comb["cevns_events"].items():
+            rows.append(
+                f"| {exp} fitted CEvNS (joint csi2021+lar2020 fit) | {ev['value']:.1f} +- {ev['error']:.1f} | - |"
+            )
+    return "# cevns_hf Standard-Model results\n\n" + "\n".join(rows) + "\n"
+
+
+def _fmt_intervals(items: Any) -> str:
+    if not items:
+        return "-"
+    return " U ".join(f"[{lo:.4g}, {hi:.4g}]" for lo, hi in items)
+
+
+def results_markdown(results: Mapping[str, Any]) -> str:
+    """The results page: SM numbers beside the published ones, then every scan's constraint."""
+    lines = [summary_markdown(dict(results)).rstrip(), "", "## BSM constraints", ""]
+    lines += [
+        "Profile-likelihood scans with every nuisance parameter profiled (pyhf-equivalent likelihood, "
+        "Delta chi2 = twice_nll - min). 1D: intervals at Delta chi2 = 1 (1 sigma) and 2.71 (90 % CL, 1 dof); "
+        "2D: see the contour files. No published value of these constraints is recorded in the project's "
+        "reference documents, so none is shown beside them.",
+        "",
+        "| constraint | data set | options | best fit | 1 sigma | 90 % CL |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, scan in results.get("scans", {}).items():
+        params = scan.get("parameters", [])
+        best = ", ".join(f"{p} = {scan['best_fit'][p]:.4g}" for p in params if p in scan.get("best_fit", {}))
+        options = ", ".join(f"{k} = {v:g}" for k, v in scan.get("fixed", {}).items())
+        if scan.get("without_es"):
+            options = ", ".join(filter(None, [options, "without ES"]))
+        options = options or "-"
+        title = (scan.get("title") or name).replace("|", "\\|")
+        if len(params) == 1:
+            ints = scan.get("intervals", {})
+            row = f"| {title} | {scan['experiment']} | {options} | {best} | "
+            row += f"{_fmt_intervals(ints.get('1sigma'))} | {_fmt_intervals(ints.get('90'))} |"
+        else:
+            row = f"| {title} | {scan['experiment']} | {options} | {best} | "
+            row += f"2D: `results/scans/{name}.json` | contours in `results/plots/scan_{name}.png` |"
+        lines.append(row)
+    lines += ["", f"Run time: {results.get('timing_s', {}).get('total', float('nan')):.0f} s.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,150 @@
+"""PatchSets: a grid of one family's hypotheses as a background-only workspace plus one patch per point.
+
+The HEPData layout (``BkgOnly.json`` + ``patchset.json``, pyhf PatchSet schema 1.0.0): the background-only
+workspace carries every BSM sample any point needs with zero content, and each patch replaces them with
+the point's BSM change (POI ``mu_bsm``, 1 = the hypothesis). ``pyhf patchset verify`` and
+``pyhf cls -p <(pyhf patchset extract ...)`` work on the result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyhf
+
+from cevns_hf import detectors
+from cevns_hf.bsm.family import Family, Hypothesis, resolve_family
+from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.templates.histograms import Sample
+from cevns_hf.workspace.build import build_workspace, sample_spec
+from cevns_hf.workspace.hypothesis import (
+    BSM_POI,
+    BSM_SOURCES,
+    Experiments,
+    bsm_samples,
+    mu_bsm_upper_bound,
+    templates_of,
+    with_samples,
+)
+
+__all__ = ["HEPDATA_PLACEHOLDER", "build_patchset", "grid_points", "patch_name"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+#: The PatchSet schema requires an INSPIRE id of the form ins + 7 digits; these grids have no HEPData
+#: record, so the all-zero id marks that (documented in the patchset description).
+HEPDATA_PLACEHOLDER = "ins0000000"
+
+
+def grid_points(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
+    """All combinations of the grid axes (last axis fastest)."""
+    names = list(grid)
+    mesh = np.meshgrid(*[np.asarray(grid[n], dtype=float) for n in names], indexing="ij")
+    flat = [m.ravel() for m in mesh]
+    return [{n: float(f[i]) for n, f in zip(names, flat, strict=True)} for i in range(flat[0].size if flat else 0)]
+
+
+def patch_name(point: Mapping[str, float]) -> str:
+    """A patch name matching ``^[a-zA-Z0-9_]+$``: ``name_value`` pairs, '.' -> 'p', '-' -> 'm'."""
+    parts = []
+    for name, value in point.items():
+        text = f"{value:.6g}".replace("+", "").replace("-", "m").replace(".", "p")
+        parts.append(f"{name}_{text}")
+    return re.sub(r"[^a-zA-Z0-9_]", "_", "_".join(parts))
+
+
+def build_patchset(
+    experiments: Experiments,
+    family: str | Family,
+    grid: Mapping[str, Sequence[float]],
+    *,
+    fixed: Mapping[str, float] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Background-only workspace and PatchSet for a grid of one family's hypotheses.
+
+    Args:
+        experiments: channels (names or :class:`~cevns_hf.detectors.base.Detector` objects).
+        family: the BSM family (object or registered name).
+        grid: parameter name -> values; every combination is a patch.
+        fixed: other parameters held at given values at every point.
+
+    Returns:
+        (background-only workspace, patchset) as dicts; the patchset verifies against the workspace.
+    """
+    dets = detectors.resolve(experiments)
+    family = resolve_family(family)
+    if not grid:
+        msg = "the grid needs at least one parameter: a mapping name -> values"
+        raise ConfigurationError(msg)
+    points = grid_points(grid)
+    sm = templates_of(dets, None)
+    per_point: list[list[list[Sample]]] = []
+    for point in points:
+        hypothesis = Hypothesis.from_mapping(family, {**(fixed or {}), **point})
+        hyp = templates_of(dets, hypothesis.model())
+        per_point.append([bsm_samples(a, b) for a, b in zip(sm, hyp, strict=True)])
+    # the background-only workspace has every BSM sample any point needs, with zero content
+    present = [
+        [n for n in BSM_SOURCES if any(f"bsm_{n}" in {s.name for s in pp[c]} for pp in per_point)]
+        for c in range(len(dets))
+    ]
+    for c, names in enumerate(present):
+        if not names and "cevns" in sm[c].sample_names:
+            present[c] = ["cevns"]
+    zero: list[list[Sample]] = []
+    for c, tmpl in enumerate(sm):
+        zero.append(
+            [
+                Sample(
+                    f"bsm_{n}",
+                    np.zeros_like(tmpl.sample(n).nominal),
+                    tmpl.sample(n).norms,
+                    {k: (np.zeros_like(u), np.zeros_like(u)) for k, (u, _) in tmpl.sample(n).shapes.items()},
+                )
+                for n in present[c]
+            ]
+        )
+    upper = min(mu_bsm_upper_bound(sm, pp) for pp in per_point)
+    full = [with_samples(t, z) for t, z in zip(sm, zero, strict=True)]
+    factors = {f"bsm_{n}": BSM_POI for n in BSM_SOURCES}
+    bkg = build_workspace(
+        full,
+        measurement="bsm_" + "+".join(d.name for d in dets),
+        poi=BSM_POI,
+        normfactors=factors,
+        poi_bounds=(0.0, upper),
+    )
+    patches = []
+    for point, pp in zip(points, per_point, strict=True):
+        ops = []
+        for c, tmpl in enumerate(full):
+            by_name = {s.name: s for s in pp[c]}
+            for j, sample in enumerate(tmpl.samples):
+                if sample.name in by_name:
+                    value = sample_spec(by_name[sample.name], BSM_POI)
+                    ops.append({"op": "replace", "path": f"/channels/{c}/samples/{j}", "value": value})
+        patches.append({"metadata": {"name": patch_name(point), "values": list(point.values())}, "patch": ops})
+    patchset = {
+        "metadata": {
+            "description": (
+                f"cevns_hf {family.name} grid over {', '.join(grid)} for {'+'.join(d.name for d in dets)}; POI mu_bsm "
+                f"(1 = the hypothesis). No HEPData record: references.hepdata is the placeholder {HEPDATA_PLACEHOLDER}."
+            ),
+            "digests": {"sha256": pyhf.utils.digest(bkg, algorithm="sha256")},
+            "labels": list(grid),
+            "references": {"hepdata": HEPDATA_PLACEHOLDER},
+            "family": family.name,
+            "fixed": dict(fixed or {}),
+        },
+        "patches": patches,
+        "version": "1.0.0",
+    }
+    ps = pyhf.PatchSet(patchset)
+    ps.verify(pyhf.Workspace(bkg))
+    return bkg, patchset
