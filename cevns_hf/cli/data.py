@@ -1,7 +1,8 @@
 """``cevns-hf data``: fetch, import and inspect the COHERENT release files.
 
 Library errors (:class:`~cevns_hf.exceptions.CevnsHFError`) are reported as one ``Error: ...`` line on
-stderr with exit code 2, never as a traceback.
+stderr with exit code 2, never as a traceback. Where a library message names an argument (``overwrite=True``),
+the command names its option (``--force``) instead.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import click
 
 from cevns_hf import data as _data
-from cevns_hf.cli._errors import friendly
+from cevns_hf.cli._errors import CevnsHFCLIError, friendly
+from cevns_hf.exceptions import OutputExistsError
 
 __all__ = ["data"]
 
@@ -66,7 +68,10 @@ def fetch_command(release: tuple[str, ...], include_optional: bool) -> None:
 @friendly
 def import_command(directory: Path, release: tuple[str, ...], force: bool) -> None:
     """Copy release files from DIRECTORY (laid out <release>/<file>) into the user cache, verifying them."""
-    paths = _data.import_directory(directory, _selection(release), overwrite=force)
+    try:
+        paths = _data.import_directory(directory, _selection(release), overwrite=force)
+    except OutputExistsError as err:  # the library names the argument, the command its option
+        raise CevnsHFCLIError(str(err).replace("pass overwrite=True", "pass --force")) from err
     for path in paths:
         click.echo(str(path))
     click.echo(f"{len(paths)} file(s) in {_data.cache_dir()}", err=True)

@@ -368,7 +368,7 @@ def import_directory(
     if conflicts:
         msg = (
             f"refusing to replace {len(conflicts)} cached file(s) that differ from the imported ones "
-            f"({', '.join(conflicts)}); pass --force (overwrite=True) to replace them"
+            f"({', '.join(conflicts)}); pass overwrite=True to replace them"
         )
         raise OutputExistsError(msg)
 

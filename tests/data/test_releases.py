@@ -335,6 +335,8 @@ def test_import_refuses_to_replace_differing_file(reference: Path, isolated: Pat
     with pytest.raises(OutputExistsError, match=r"promptPDF\.txt") as info:
         data.import_directory(reference, ["csi2017"])
     assert isinstance(info.value, CevnsHFError)
+    assert "overwrite=True" in str(info.value)
+    assert "--force" not in str(info.value)  # a library message names the argument, not the CLI option
     assert cached.read_bytes() == b"locally modified\n"
     paths = data.import_directory(reference, ["csi2017"], overwrite=True)
     assert cached in paths
@@ -502,6 +504,8 @@ def test_cli_import(reference: Path, tmp_path: Path, isolated: Path) -> None:
     result = runner.invoke(data_cli, ["import", str(reference), "-r", "csi2017"])
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: refusing")
+    assert "pass --force to replace them" in result.stderr
+    assert "overwrite=True" not in result.stderr
     result = runner.invoke(data_cli, ["import", str(reference), "-r", "csi2017", "--force"])
     assert result.exit_code == 0, result.output
     assert _sha256(isolated / "csi2017" / "qfData_tunl.txt") == data.REGISTRY[("csi2017", "qfData_tunl.txt")].sha256
