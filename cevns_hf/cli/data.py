@@ -1,7 +1,8 @@
 """``cevns-hf data``: fetch, import and inspect the COHERENT release files.
 
 Library errors (:class:`~cevns_hf.exceptions.CevnsHFError`) are reported as one ``Error: ...`` line on
-stderr with exit code 2, never as a traceback.
+stderr with exit code 2, never as a traceback. Where a library message names an argument (``overwrite=True``),
+the command names its option (``--force``) instead.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 
 import click
 
-from cevns_hf.cli._errors import friendly
-from cevns_hf.data import releases as _releases
+from cevns_hf import data as _data
+from cevns_hf.cli._errors import CevnsHFCLIError, friendly
+from cevns_hf.exceptions import OutputExistsError
 
 __all__ = ["data"]
 
@@ -29,7 +31,7 @@ def _release_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "-r",
         "release",
         multiple=True,
-        type=click.Choice(_releases.RELEASES),
+        type=click.Choice(_data.RELEASES),
         help="Release to act on (repeatable; default: all).",
     )(func)
 
@@ -53,10 +55,10 @@ def data() -> None:
 @friendly
 def fetch_command(release: tuple[str, ...], include_optional: bool) -> None:
     """Download the official release files into the user cache, verifying their SHA-256."""
-    paths = _releases.fetch(_selection(release), include_optional=include_optional)
+    paths = _data.fetch(_selection(release), include_optional=include_optional)
     for path in paths:
         click.echo(str(path))
-    click.echo(f"{len(paths)} file(s) in {_releases.cache_dir()}", err=True)
+    click.echo(f"{len(paths)} file(s) in {_data.cache_dir()}", err=True)
 
 
 @data.command("import")
@@ -66,10 +68,13 @@ def fetch_command(release: tuple[str, ...], include_optional: bool) -> None:
 @friendly
 def import_command(directory: Path, release: tuple[str, ...], force: bool) -> None:
     """Copy release files from DIRECTORY (laid out <release>/<file>) into the user cache, verifying them."""
-    paths = _releases.import_directory(directory, _selection(release), overwrite=force)
+    try:
+        paths = _data.import_directory(directory, _selection(release), overwrite=force)
+    except OutputExistsError as err:  # the library names the argument, the command its option
+        raise CevnsHFCLIError(str(err).replace("pass overwrite=True", "pass --force")) from err
     for path in paths:
         click.echo(str(path))
-    click.echo(f"{len(paths)} file(s) in {_releases.cache_dir()}", err=True)
+    click.echo(f"{len(paths)} file(s) in {_data.cache_dir()}", err=True)
 
 
 def _yes_no(value: bool | None) -> str:
@@ -84,7 +89,7 @@ def _yes_no(value: bool | None) -> str:
 @friendly
 def status_command(release: tuple[str, ...], as_json: bool) -> None:
     """Show where each release file is found and whether its checksum is verified."""
-    report = _releases.status(_selection(release))
+    report = _data.status(_selection(release))
     if as_json:
         rows = [
             {

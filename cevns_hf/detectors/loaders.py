@@ -1,5 +1,5 @@
 """Readers of the COHERENT release files (I/O at the edge: every file is located and verified by
-:func:`cevns_hf.data.releases.release_path`, then parsed here into plain numpy arrays).
+:func:`cevns_hf.data.release_path`, then parsed here into plain numpy arrays).
 
 Formats are documented in the releases' own notes and summarised in ``shared/data/coherent/README.md``:
     * CsI 2021: ``*PE.txt`` 1-PE bins (centres 0.5..249.5) with PDF values; ``*Trec.txt`` 10 ns bins
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from cevns_hf._typing import FloatArray
-from cevns_hf.data.releases import release_path
+from cevns_hf.data import release_path
 from cevns_hf.exceptions import DataError, DataNotFoundError
 from cevns_hf.sources.sns_pidar import FLUX_FILE_COLUMNS, FLUX_ROOT_HISTOGRAMS
 

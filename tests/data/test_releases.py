@@ -1,4 +1,4 @@
-"""Tests of the release registry and data access layer (cevns_hf.data.releases, ``cevns-hf data``).
+"""Tests of the release registry and data access layer (cevns_hf.data, ``cevns-hf data``).
 
 The reference copies of the releases are only READ, from ``$CEVNS_HF_DATA`` (set by CI) or
 ``<workspace>/shared/data/coherent``; every write goes to ``tmp_path``. No test uses the network.
@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,8 +23,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from cevns_hf.cli.data import data
-from cevns_hf.data import releases
+from cevns_hf import data
+from cevns_hf.cli.data import data as data_cli
+from cevns_hf.data import download, registry, store
 from cevns_hf.exceptions import (
     CevnsHFError,
     ChecksumError,
@@ -85,7 +87,7 @@ def with_reference(monkeypatch: pytest.MonkeyPatch, reference: Path) -> Path:
 def _copy_release_files(reference: Path, target: Path, release: str, names: list[str] | None = None) -> Path:
     """Copy reference files into ``target/<release>/`` (a tmp directory) and return ``target``."""
     (target / release).mkdir(parents=True, exist_ok=True)
-    for entry in releases.files(release):
+    for entry in data.files(release):
         if (names is None or entry.name in names) and (reference / release / entry.name).is_file():
             shutil.copyfile(reference / release / entry.name, target / release / entry.name)
     return target
@@ -100,17 +102,17 @@ def test_every_sha256sums_line_is_registered(reference: Path) -> None:
     sums = _sums(reference)
     assert len(sums) == 47
     for key, digest in sums.items():
-        assert key in releases.REGISTRY, key
-        assert releases.REGISTRY[key].sha256 == digest, key
+        assert key in data.REGISTRY, key
+        assert data.REGISTRY[key].sha256 == digest, key
     # ... and nothing else carries a hash: the only extra entry is the optional, unverified ROOT flux.
-    extra = set(releases.REGISTRY) - set(sums)
+    extra = set(data.REGISTRY) - set(sums)
     assert extra == {("csi2021", "snsFlux2D.root")}
-    assert {r for r, _ in sums} == set(releases.RELEASES)
+    assert {r for r, _ in sums} == set(data.RELEASES)
 
 
 def test_registry_entries() -> None:
-    assert releases.RELEASES == ("lar2020", "csi2021", "csi2017", "csi2021-flux")
-    for (release, name), entry in releases.REGISTRY.items():
+    assert data.RELEASES == ("lar2020", "csi2021", "csi2017", "csi2021-flux")
+    for (release, name), entry in data.REGISTRY.items():
         assert (entry.release, entry.name) == (release, name)
         assert entry.description
         assert "\n" not in entry.description
@@ -121,39 +123,83 @@ def test_registry_entries() -> None:
         "csi2017": "https://zenodo.org/record/1228631/files/",
     }
     for release, prefix in patterns.items():
-        assert all(f.url == prefix + f.name for f in releases.files(release))
-    assert all(f.url is None for f in releases.files("csi2021-flux"))
-    root = releases.REGISTRY[("csi2021", "snsFlux2D.root")]
+        assert all(f.url == prefix + f.name for f in data.files(release))
+    assert all(f.url is None for f in data.files("csi2021-flux"))
+    root = data.REGISTRY[("csi2021", "snsFlux2D.root")]
     assert root.optional
     assert root.sha256 is None
     assert root.url == "https://arxiv.org/src/2110.07730v2/anc/snsFlux2D.root"
-    assert [f for f in releases.REGISTRY.values() if f.optional] == [root]
-    assert [f.release for f in releases.files()] == sorted(
-        (f.release for f in releases.files()), key=releases.RELEASES.index
+    assert [f for f in data.REGISTRY.values() if f.optional] == [root]
+    assert [f.release for f in data.files()] == sorted((f.release for f in data.files()), key=data.RELEASES.index)
+    assert len(data.files("lar2020")) == 21
+    for module in (data, registry, store, download):
+        assert set(dir(module)) == set(module.__all__), module
+
+
+def test_table_is_package_data() -> None:
+    table = resources.files("cevns_hf.data").joinpath(registry.TABLE_NAME)
+    assert table.is_file()
+    text = table.read_text(encoding="utf-8")
+    assert "SHA256SUMS" in text  # the header says where the hashes come from
+    assert registry.parse_table(text) == tuple(data.REGISTRY.values())
+    assert len(data.REGISTRY) == 48
+
+
+_HEADER = "release,name,sha256,optional,url,description\n"
+_HASH = "ab" * 32
+
+
+def test_parse_table() -> None:
+    text = (
+        "# comment\n\n"
+        + _HEADER
+        + f'b,x.txt,{_HASH},false,https://example.org/x.txt,"X, with a comma"\n'
+        + "a,y.txt,,true,,Y\n"
+        + "b,z.txt,,false,,Z\n"
     )
-    assert len(releases.files("lar2020")) == 21
-    assert set(dir(releases)) == set(releases.__all__)
+    first, second, third = registry.parse_table(text)
+    assert first == data.ReleaseFile("b", "x.txt", _HASH, "https://example.org/x.txt", "X, with a comma")
+    assert (second.name, third.name) == ("z.txt", "y.txt")  # grouped by release, in order of first appearance
+    assert (third.sha256, third.url, third.optional) == (None, None, True)
+
+
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        ("release,name,sha256\n", "header"),
+        (_HEADER + "a,x.txt,,false,\n", "line 3: expected 6 fields"),
+        (_HEADER + "a,x.txt,ABC,false,,X\n", "sha256"),
+        (_HEADER + "a,x.txt,,yes,,X\n", "optional"),
+        (_HEADER + "a,x.txt,,false,,\n", "description"),
+        (_HEADER + "a,d/x.txt,,false,,X\n", "name"),
+        (_HEADER + "a,x.txt,,false,,X\na,x.txt,,false,,X\n", "line 4: a/x.txt is registered twice"),
+    ],
+    ids=["header", "fields", "sha256", "optional", "description", "name", "duplicate"],
+)
+def test_parse_table_rejects_malformed_rows(rows: str, match: str) -> None:
+    with pytest.raises(DataError, match=match):
+        registry.parse_table("# comment\n" + rows)
 
 
 def test_unknown_release_or_file() -> None:
     with pytest.raises(ConfigurationError, match="csi2021-flux") as info:
-        releases.release_path("lar2021", "cevnspdf.txt")
-    assert all(r in str(info.value) for r in releases.RELEASES)
+        data.release_path("lar2021", "cevnspdf.txt")
+    assert all(r in str(info.value) for r in data.RELEASES)
     with pytest.raises(ConfigurationError, match=r"cevnspdf\.txt"):
-        releases.release_path("lar2020", "nope.txt")
+        data.release_path("lar2020", "nope.txt")
     with pytest.raises(ConfigurationError, match="valid releases"):
-        releases.files("bogus")
+        data.files("bogus")
     with pytest.raises(ConfigurationError):
-        releases.status(["lar2020", "bogus"])
+        data.status(["lar2020", "bogus"])
 
 
 def test_locations(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated: Path) -> None:
-    assert releases.data_dir_from_env() is None
-    assert releases.cache_dir() == isolated
+    assert data.data_dir_from_env() is None
+    assert data.cache_dir() == isolated
     monkeypatch.setenv("CEVNS_HF_DATA", str(tmp_path / "d"))
-    assert releases.data_dir_from_env() == tmp_path / "d"
+    assert data.data_dir_from_env() == tmp_path / "d"
     monkeypatch.delenv("CEVNS_HF_CACHE")
-    assert releases.cache_dir() == Path(platformdirs.user_cache_dir("cevns_hf")) / "releases"
+    assert data.cache_dir() == Path(platformdirs.user_cache_dir("cevns_hf")) / "releases"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -162,13 +208,13 @@ def test_locations(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated: Pa
 
 
 def test_release_path_through_env(with_reference: Path) -> None:
-    for entry in releases.files():
+    for entry in data.files():
         if entry.optional:
             continue
-        path = releases.release_path(entry.release, entry.name)
+        path = data.release_path(entry.release, entry.name)
         assert path == with_reference / entry.release / entry.name
-    report = releases.status()
-    assert len(report) == len(releases.REGISTRY)
+    report = data.status()
+    assert len(report) == len(data.REGISTRY)
     for item in report:
         if item.file.optional:
             assert item.source in {"missing", "env", "cache"}
@@ -181,15 +227,15 @@ def test_release_path_falls_back_to_cache(
 ) -> None:
     _copy_release_files(reference, isolated, "csi2017", ["promptPDF.txt"])
     monkeypatch.setenv("CEVNS_HF_DATA", str(tmp_path / "empty"))
-    assert releases.release_path("csi2017", "promptPDF.txt") == isolated / "csi2017" / "promptPDF.txt"
-    (item,) = [s for s in releases.status(["csi2017"]) if s.file.name == "promptPDF.txt"]
+    assert data.release_path("csi2017", "promptPDF.txt") == isolated / "csi2017" / "promptPDF.txt"
+    (item,) = [s for s in data.status(["csi2017"]) if s.file.name == "promptPDF.txt"]
     assert (item.source, item.verified) == ("cache", True)
 
 
 def test_missing_file_message_gives_both_ways(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CEVNS_HF_DATA", str(tmp_path / "nowhere"))
     with pytest.raises(DataNotFoundError) as info:
-        releases.release_path("lar2020", "cevnspdf.txt")
+        data.release_path("lar2020", "cevnspdf.txt")
     message = str(info.value)
     assert isinstance(info.value, FileNotFoundError)
     assert "lar2020/cevnspdf.txt" in message
@@ -199,7 +245,7 @@ def test_missing_file_message_gives_both_ways(monkeypatch: pytest.MonkeyPatch, t
     assert "<release>/<file>" in message
     # a derived file cannot be downloaded: the message says so instead of suggesting fetch
     with pytest.raises(DataNotFoundError) as info:
-        releases.release_path("csi2021-flux", "snsFlux_time_marginals_t10ns_pdf.csv")
+        data.release_path("csi2021-flux", "snsFlux_time_marginals_t10ns_pdf.csv")
     message = str(info.value)
     assert "no public URL" in message
     assert "CEVNS_HF_DATA=DIR" in message
@@ -214,13 +260,13 @@ def test_corrupted_copy_raises_checksum_error(monkeypatch: pytest.MonkeyPatch, r
     corrupt.write_bytes(original.replace(b"0", b"1", 1))
     monkeypatch.setenv("CEVNS_HF_DATA", str(bad_dir))
     with pytest.raises(ChecksumError) as info:
-        releases.release_path("lar2020", "cevnspdf.txt")
+        data.release_path("lar2020", "cevnspdf.txt")
     message = str(info.value)
     assert "lar2020/cevnspdf.txt" in message
-    assert releases.REGISTRY[("lar2020", "cevnspdf.txt")].sha256 in message
+    assert data.REGISTRY[("lar2020", "cevnspdf.txt")].sha256 in message
     assert _sha256(corrupt) in message
-    assert releases.release_path("lar2020", "cevnspdf.txt", verify=False) == corrupt
-    (item,) = [s for s in releases.status(["lar2020"]) if s.file.name == "cevnspdf.txt"]
+    assert data.release_path("lar2020", "cevnspdf.txt", verify=False) == corrupt
+    (item,) = [s for s in data.status(["lar2020"]) if s.file.name == "cevnspdf.txt"]
     assert (item.present, item.verified, item.source) == (True, False, "env")
 
 
@@ -233,15 +279,15 @@ def test_verification_is_memoised(monkeypatch: pytest.MonkeyPatch, reference: Pa
         calls.append(1)
         return hashlib.sha256(*args)
 
-    monkeypatch.setattr(releases, "hashlib", SimpleNamespace(sha256=counting_sha256))
+    monkeypatch.setattr(store, "hashlib", SimpleNamespace(sha256=counting_sha256))
     for _ in range(3):
-        releases.release_path("lar2020", "bkgpdf.txt")
+        data.release_path("lar2020", "bkgpdf.txt")
     assert len(calls) == 1
     # a changed file is hashed again (and now fails)
     target = local / "lar2020" / "bkgpdf.txt"
     target.write_bytes(target.read_bytes() + b"\n")
     with pytest.raises(ChecksumError):
-        releases.release_path("lar2020", "bkgpdf.txt")
+        data.release_path("lar2020", "bkgpdf.txt")
     assert len(calls) == 2
 
 
@@ -252,10 +298,10 @@ def test_unverified_optional_file_warns(
     fake = tmp_path / "d" / "csi2021" / "snsFlux2D.root"
     fake.write_bytes(b"not really ROOT")
     monkeypatch.setenv("CEVNS_HF_DATA", str(tmp_path / "d"))
-    with caplog.at_level(logging.WARNING, logger="cevns_hf.data.releases"):
-        assert releases.release_path("csi2021", "snsFlux2D.root") == fake
+    with caplog.at_level(logging.WARNING, logger="cevns_hf.data"):
+        assert data.release_path("csi2021", "snsFlux2D.root") == fake
     assert any("UNVERIFIED" in r.getMessage() for r in caplog.records)
-    (item,) = [s for s in releases.status(["csi2021"]) if s.file.optional]
+    (item,) = [s for s in data.status(["csi2021"]) if s.file.optional]
     assert (item.present, item.verified, item.source) == (True, None, "env")
 
 
@@ -265,34 +311,36 @@ def test_unverified_optional_file_warns(
 
 
 def test_import_directory_copies_and_verifies(reference: Path, isolated: Path) -> None:
-    paths = releases.import_directory(reference, ["lar2020", "csi2021-flux"])
-    expected = releases.files("lar2020") + releases.files("csi2021-flux")
+    paths = data.import_directory(reference, ["lar2020", "csi2021-flux"])
+    expected = data.files("lar2020") + data.files("csi2021-flux")
     assert paths == [isolated / f.release / f.name for f in expected]
     for entry, path in zip(expected, paths, strict=True):
         assert _sha256(path) == entry.sha256
     assert _leftovers(isolated) == []
     # found through the cache now (CEVNS_HF_DATA is unset)
-    assert releases.release_path("lar2020", "datanobkgsub.txt") == isolated / "lar2020" / "datanobkgsub.txt"
-    assert {s.source for s in releases.status(["lar2020"])} == {"cache"}
-    assert {s.source for s in releases.status(["csi2017"])} == {"missing"}
+    assert data.release_path("lar2020", "datanobkgsub.txt") == isolated / "lar2020" / "datanobkgsub.txt"
+    assert {s.source for s in data.status(["lar2020"])} == {"cache"}
+    assert {s.source for s in data.status(["csi2017"])} == {"missing"}
 
     # a second import skips the verified files (nothing rewritten)
     mtimes = {p: p.stat().st_mtime_ns for p in paths}
-    assert releases.import_directory(reference, ["lar2020", "csi2021-flux"]) == paths
+    assert data.import_directory(reference, ["lar2020", "csi2021-flux"]) == paths
     assert {p: p.stat().st_mtime_ns for p in paths} == mtimes
 
 
 def test_import_refuses_to_replace_differing_file(reference: Path, isolated: Path) -> None:
-    releases.import_directory(reference, ["csi2017"])
+    data.import_directory(reference, ["csi2017"])
     cached = isolated / "csi2017" / "promptPDF.txt"
     cached.write_bytes(b"locally modified\n")
     with pytest.raises(OutputExistsError, match=r"promptPDF\.txt") as info:
-        releases.import_directory(reference, ["csi2017"])
+        data.import_directory(reference, ["csi2017"])
     assert isinstance(info.value, CevnsHFError)
+    assert "overwrite=True" in str(info.value)
+    assert "--force" not in str(info.value)  # a library message names the argument, not the CLI option
     assert cached.read_bytes() == b"locally modified\n"
-    paths = releases.import_directory(reference, ["csi2017"], overwrite=True)
+    paths = data.import_directory(reference, ["csi2017"], overwrite=True)
     assert cached in paths
-    assert _sha256(cached) == releases.REGISTRY[("csi2017", "promptPDF.txt")].sha256
+    assert _sha256(cached) == data.REGISTRY[("csi2017", "promptPDF.txt")].sha256
     assert _leftovers(isolated) == []
 
 
@@ -301,7 +349,7 @@ def test_import_refuses_corrupt_source(reference: Path, tmp_path: Path, isolated
     bad = source / "lar2020" / "cevnspdf.txt"
     bad.write_bytes(bad.read_bytes()[:-10])
     with pytest.raises(ChecksumError, match=r"lar2020/cevnspdf\.txt"):
-        releases.import_directory(source, ["lar2020"])
+        data.import_directory(source, ["lar2020"])
     assert _cache_files(isolated) == []  # not even the good file was written
 
 
@@ -309,20 +357,20 @@ def test_import_partial_and_missing_sources(
     reference: Path, tmp_path: Path, isolated: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     source = _copy_release_files(reference, tmp_path / "src", "lar2020", ["bkgpdf.txt", "brnpdf.txt"])
-    with caplog.at_level(logging.WARNING, logger="cevns_hf.data.releases"):
-        paths = releases.import_directory(source, ["lar2020"])
+    with caplog.at_level(logging.WARNING, logger="cevns_hf.data"):
+        paths = data.import_directory(source, ["lar2020"])
     assert paths == [isolated / "lar2020" / "bkgpdf.txt", isolated / "lar2020" / "brnpdf.txt"]
     assert any("cevnspdf.txt" in r.getMessage() for r in caplog.records)
     # default selection: releases absent from the source are only logged
-    assert releases.import_directory(source) == paths
+    assert data.import_directory(source) == paths
     # an explicitly requested release with no file at all is an error
     with pytest.raises(DataNotFoundError, match="csi2017"):
-        releases.import_directory(source, ["lar2020", "csi2017"])
+        data.import_directory(source, ["lar2020", "csi2017"])
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataNotFoundError, match="<release>/<file>"):
-        releases.import_directory(tmp_path / "empty")
+        data.import_directory(tmp_path / "empty")
     with pytest.raises(DataNotFoundError):
-        releases.import_directory(tmp_path / "does-not-exist")
+        data.import_directory(tmp_path / "does-not-exist")
     assert _leftovers(isolated) == []
 
 
@@ -353,7 +401,7 @@ def test_fetch_without_network_raises_data_error(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(pooch, "retrieve", offline)
     with pytest.raises(DataError, match="could not download") as info:
-        releases.fetch(["lar2020"])
+        data.fetch(["lar2020"])
     assert not isinstance(info.value, ChecksumError)
     assert "https://zenodo.org/record/3903810/files/" in str(info.value)
     assert isinstance(info.value.__cause__, OSError)
@@ -364,7 +412,7 @@ def test_fetch_without_network_raises_data_error(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(pooch, "retrieve", broken)
     with pytest.raises(DataError, match="connection reset"):
-        releases.fetch(["csi2021"])
+        data.fetch(["csi2021"])
 
 
 def test_fetch_uses_pooch_with_pinned_hashes(
@@ -372,20 +420,20 @@ def test_fetch_uses_pooch_with_pinned_hashes(
 ) -> None:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(pooch, "retrieve", _fake_retrieve(reference, calls))
-    paths = releases.fetch(["lar2020"])
-    assert paths == [isolated / "lar2020" / f.name for f in releases.files("lar2020")]
-    assert [c["url"] for c in calls] == [f.url for f in releases.files("lar2020")]
-    assert all(c["known_hash"] == f"sha256:{releases.REGISTRY[('lar2020', c['fname'])].sha256}" for c in calls)
+    paths = data.fetch(["lar2020"])
+    assert paths == [isolated / "lar2020" / f.name for f in data.files("lar2020")]
+    assert [c["url"] for c in calls] == [f.url for f in data.files("lar2020")]
+    assert all(c["known_hash"] == f"sha256:{data.REGISTRY[('lar2020', c['fname'])].sha256}" for c in calls)
     assert all(c["path"] == isolated / "lar2020" for c in calls)
     # already cached and verified: no new download
     calls.clear()
-    assert releases.fetch(["lar2020"]) == paths
+    assert data.fetch(["lar2020"]) == paths
     assert calls == []
     # derived files have no URL: skipped; the optional ROOT file only on request, unverified
-    assert releases.fetch(["csi2021-flux"]) == []
+    assert data.fetch(["csi2021-flux"]) == []
     assert calls == []
-    with caplog.at_level(logging.WARNING, logger="cevns_hf.data.releases"):
-        fetched = releases.fetch("csi2021", include_optional=True)
+    with caplog.at_level(logging.WARNING, logger="cevns_hf.data"):
+        fetched = data.fetch("csi2021", include_optional=True)
     assert isolated / "csi2021" / "snsFlux2D.root" in fetched
     assert [c["known_hash"] for c in calls if c["fname"] == "snsFlux2D.root"] == [None]
     assert any("UNVERIFIED" in r.getMessage() for r in caplog.records)
@@ -397,7 +445,7 @@ def test_fetch_checksum_mismatch(monkeypatch: pytest.MonkeyPatch, isolated: Path
 
     monkeypatch.setattr(pooch, "retrieve", mismatch)
     with pytest.raises(ChecksumError, match=r"csi2017/promptPDF\.txt"):
-        releases.fetch(["csi2017"])
+        data.fetch(["csi2017"])
     assert _cache_files(isolated) == []
 
 
@@ -407,18 +455,18 @@ def test_fetch_checksum_mismatch(monkeypatch: pytest.MonkeyPatch, isolated: Path
 
 
 def test_cli_status_json(with_reference: Path) -> None:
-    result = CliRunner().invoke(data, ["status", "--json"])
+    result = CliRunner().invoke(data_cli, ["status", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert len(rows) == len(releases.REGISTRY)
+    assert len(rows) == len(data.REGISTRY)
     assert {"release", "file", "present", "verified", "source"} <= set(rows[0])
     assert all(r["verified"] is True and r["source"] == "env" for r in rows if not r["optional"])
-    result = CliRunner().invoke(data, ["status", "-r", "csi2017", "--json"])
+    result = CliRunner().invoke(data_cli, ["status", "-r", "csi2017", "--json"])
     assert {r["release"] for r in json.loads(result.stdout)} == {"csi2017"}
 
 
 def test_cli_status_table(with_reference: Path) -> None:
-    result = CliRunner().invoke(data, ["status", "--release", "lar2020"])
+    result = CliRunner().invoke(data_cli, ["status", "--release", "lar2020"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["release", "file", "present", "verified", "source"]
@@ -427,10 +475,10 @@ def test_cli_status_table(with_reference: Path) -> None:
 
 
 def test_cli_bad_release() -> None:
-    result = CliRunner().invoke(data, ["status", "--release", "lar2021"])
+    result = CliRunner().invoke(data_cli, ["status", "--release", "lar2021"])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
-    assert all(r in result.output for r in releases.RELEASES)
+    assert all(r in result.output for r in data.RELEASES)
 
 
 def test_cli_library_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -438,7 +486,7 @@ def test_cli_library_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         raise requests.exceptions.ConnectionError("Name or service not known\nsecond line")
 
     monkeypatch.setattr(pooch, "retrieve", offline)
-    result = CliRunner().invoke(data, ["fetch", "-r", "lar2020"])
+    result = CliRunner().invoke(data_cli, ["fetch", "-r", "lar2020"])
     assert result.exit_code == 2
     assert result.exception is None or isinstance(result.exception, SystemExit)
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
@@ -449,15 +497,17 @@ def test_cli_library_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cli_import(reference: Path, tmp_path: Path, isolated: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(data, ["import", str(reference), "--release", "csi2017"])
+    result = runner.invoke(data_cli, ["import", str(reference), "--release", "csi2017"])
     assert result.exit_code == 0, result.output
-    assert len(result.stdout.splitlines()) == len(releases.files("csi2017"))
+    assert len(result.stdout.splitlines()) == len(data.files("csi2017"))
     (isolated / "csi2017" / "qfData_tunl.txt").write_text("changed\n")
-    result = runner.invoke(data, ["import", str(reference), "-r", "csi2017"])
+    result = runner.invoke(data_cli, ["import", str(reference), "-r", "csi2017"])
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: refusing")
-    result = runner.invoke(data, ["import", str(reference), "-r", "csi2017", "--force"])
+    assert "pass --force to replace them" in result.stderr
+    assert "overwrite=True" not in result.stderr
+    result = runner.invoke(data_cli, ["import", str(reference), "-r", "csi2017", "--force"])
     assert result.exit_code == 0, result.output
-    assert _sha256(isolated / "csi2017" / "qfData_tunl.txt") == releases.REGISTRY[("csi2017", "qfData_tunl.txt")].sha256
-    result = runner.invoke(data, ["import", str(tmp_path / "missing")])
+    assert _sha256(isolated / "csi2017" / "qfData_tunl.txt") == data.REGISTRY[("csi2017", "qfData_tunl.txt")].sha256
+    result = runner.invoke(data_cli, ["import", str(tmp_path / "missing")])
     assert result.exit_code == 2

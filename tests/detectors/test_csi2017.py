@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cevns_hf.analysis import published
-from cevns_hf.data import releases
+from cevns_hf.data import release_path
 from cevns_hf.detectors import csi2017
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference import fit as infer
@@ -25,7 +25,7 @@ _T_MAX = 6.0
 def _release_counts(name: str) -> float:
     """Counts of a release data file in the region, read without the package's loaders."""
     total = 0.0
-    for line in releases.release_path("csi2017", name).read_text().splitlines():
+    for line in release_path("csi2017", name).read_text().splitlines():
         fields = [f.strip() for f in line.split(",")]
         try:
             pe, t, counts = (float(f) for f in fields)
