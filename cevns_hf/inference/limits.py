@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pyhf
@@ -26,10 +25,9 @@ from cevns_hf.detectors.base import Detector
 from cevns_hf.exceptions import CevnsHFError, ConfigurationError
 from cevns_hf.inference.cls import check_calculator, check_cl, cls_upper_limit, model_and_data, pyhf_backend
 from cevns_hf.inference.intervals import chi2_threshold
-from cevns_hf.inference.likelihood import NEUTRINO_SAMPLES
+from cevns_hf.inference.profile import HypothesisLikelihood
+from cevns_hf.inference.reference_point import rate_scale, reference_value, side_grid
 from cevns_hf.inference.results import BANDS, ParameterLimit, jsonable
-from cevns_hf.inference.scan import HypothesisLikelihood
-from cevns_hf.templates.batch import grid_neutrino_samples
 from cevns_hf.workspace.hypothesis import Experiments, linear_workspace
 
 __all__ = ["METHODS", "parameter_limit", "reference_value"]
@@ -43,10 +41,6 @@ log = logging.getLogger(__name__)
 
 #: Methods of :func:`parameter_limit`.
 METHODS = ("profile", "cls")
-#: Target relative change of the neutrino rates at the automatic reference point (20-50%).
-_TARGET_RATE_CHANGE = 0.3
-#: The profile grid spans this many times the parameter offset giving the target rate change.
-_PROFILE_SPAN = 8.0
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -62,98 +56,6 @@ _PROFILE_SPAN = 8.0
 
 # --------------------------------------------------------------------------------------------------------------
 # parameter limits
-
-
-def _span(param: Parameter, sign: int) -> float:
-    """Distance from the SM value to the end of the range on one side (inside an open end)."""
-    end = param.hi if sign > 0 else param.lo
-    distance = abs(end - param.sm)
-    if not math.isfinite(distance):
-        return 1e3 * max(1.0, abs(param.sm))
-    if sign < 0 and param.lo_open:
-        distance *= 1.0 - 1e-9
-    return distance
-
-
-def _rate_changes(
-    experiments: Sequence[Detector], family: Family, parameter: str, values: FloatArray, fixed: Mapping[str, float]
-) -> FloatArray:
-    """sum |N_nu(hyp) - N_nu(SM)| / sum N_nu(SM) over bins and experiments (N_nu: CEvNS + ES) per value."""
-    change = np.zeros(values.size)
-    total = 0.0
-    for det in experiments:
-        sm = det.templates()
-        nominal = sum(s.nominal for s in sm.samples if s.name in NEUTRINO_SAMPLES)
-        samples = grid_neutrino_samples(det, family, {parameter: [float(v) for v in values]}, fixed=fixed)
-        hyp = sum(s.nominal for s in samples)
-        diff = np.asarray(hyp, dtype=float).reshape(values.size, -1) - np.asarray(nominal, dtype=float).reshape(1, -1)
-        change += np.abs(diff).sum(axis=1)
-        total += float(np.sum(nominal))
-    return change / total
-
-
-@dataclass(frozen=True)
-class _RateScale:
-    offset: float | None  # offset from the SM value where the rate change reaches the target (None: never)
-    offsets: FloatArray
-    changes: FloatArray
-
-
-def _rate_scale(
-    experiments: Sequence[Detector], family: Family, param: Parameter, sign: int, fixed: Mapping[str, float]
-) -> _RateScale:
-    """Offset from the SM value (on one side) at which the neutrino rates change by ~30%.
-
-    Evaluated on a geometric ladder of offsets (4 per decade over 15 decades, one vectorised template
-    evaluation); the first crossing of the target from small offsets is interpolated log-log.
-    """
-    span = _span(param, sign)
-    offsets = span * np.geomspace(1e-15, 1.0, 61)
-    values = param.sm + sign * offsets
-    changes = _rate_changes(experiments, family, param.name, values, fixed)
-    if not np.any(changes > 0):
-        msg = (
-            f"{param.name} does not change the predicted rates of {'+'.join(d.name for d in experiments)} "
-            f"(other parameters: {dict(fixed) or 'SM'}); set the parameters it multiplies with fixed=..."
-        )
-        raise ConfigurationError(msg)
-    above = np.nonzero(changes >= _TARGET_RATE_CHANGE)[0]
-    if above.size == 0:
-        return _RateScale(None, offsets, changes)
-    i = int(above[0])
-    if i == 0 or changes[i - 1] <= 0:
-        return _RateScale(float(offsets[i]), offsets, changes)
-    x0, x1 = math.log(offsets[i - 1]), math.log(offsets[i])
-    y0, y1 = math.log(changes[i - 1]), math.log(changes[i])
-    x = x0 + (x1 - x0) * (math.log(_TARGET_RATE_CHANGE) - y0) / (y1 - y0)
-    return _RateScale(float(min(math.exp(x), offsets[i])), offsets, changes)
-
-
-def reference_value(
-    experiments: Experiments, family: str | Family, parameter: str, *, fixed: Mapping[str, float] | None = None
-) -> float:
-    """A parameter value changing the neutrino (CEvNS + ES) rates by ~30% (above the SM value if possible).
-
-    Used as the reference point of linear-POI workspaces: far enough from the SM for a precise template
-    difference, near the expected sensitivity. Where no value reaches 30% (e.g. oscillation amplitudes),
-    the value of largest change is returned.
-
-    Args:
-        experiments: data sets (``"csi2021"``, ``["csi2021", "lar2020"]`` ...).
-        family: the BSM family.
-        parameter: the parameter.
-        fixed: other parameters held fixed.
-
-    Returns:
-        The reference value of ``parameter``.
-    """
-    exps = detectors.resolve(experiments)
-    fam = resolve_family(family)
-    param = fam.parameter(parameter)
-    sign = 1 if param.hi > param.sm else -1
-    scale = _rate_scale(exps, fam, param, sign, dict(fixed or {}))
-    offset = scale.offset if scale.offset is not None else float(scale.offsets[int(np.argmax(scale.changes))])
-    return float(param.sm + sign * offset)
 
 
 def _linear_poi(family: Family, parameter: str) -> LinearPOI:
@@ -289,19 +191,6 @@ def _even_parameter(family: Family, param: Parameter) -> bool:
     return False
 
 
-def _side_grid(param: Parameter, sign: int, scale: _RateScale, n_side: int) -> FloatArray:
-    span = _span(param, sign)
-    if scale.offset is None:
-        offsets = span * np.linspace(0.0, 1.0, n_side + 1)[1:]
-    else:
-        reach = min(_PROFILE_SPAN * scale.offset, span)
-        n_lin = n_side if reach >= span else max(3, math.ceil(0.75 * n_side))
-        offsets = reach * np.linspace(0.0, 1.0, n_lin + 1)[1:]
-        if reach < span and n_side > n_lin:
-            offsets = np.concatenate([offsets, np.geomspace(reach, span, n_side - n_lin + 1)[1:]])
-    return np.asarray(param.sm + sign * offsets, dtype=float)
-
-
 def _profile_parameter_limit(
     exps: tuple[Detector, ...], family: Family, param: Parameter, *, cl: float, fixed: dict[str, float], n_grid: int
 ) -> ParameterLimit:
@@ -318,9 +207,9 @@ def _profile_parameter_limit(
     grid = [float(param.sm)]
     scales: dict[int, float | None] = {}
     for sign in sides:
-        scale = _rate_scale(exps, family, param, sign, fixed)
+        scale = rate_scale(exps, family, param, sign, fixed)
         scales[sign] = scale.offset
-        grid.extend(float(v) for v in _side_grid(param, sign, scale, n_side))
+        grid.extend(float(v) for v in side_grid(param, sign, scale, n_side))
     xs = np.unique(np.asarray(grid))
     ys = scan.many(xs)
     keep = np.isfinite(ys)

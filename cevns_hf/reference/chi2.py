@@ -69,7 +69,6 @@ enter the LAr 2020 comparison, whose 12 x 10 data have no empty bin.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -77,9 +76,18 @@ from scipy import optimize
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError, FitError
+from cevns_hf.reference.prediction import (
+    FORMS,
+    SIGNAL,
+    Model,
+    check_form,
+    compile_model,
+    expected,
+    nuisance_bounds,
+    nuisances,
+    theta_vector,
+)
 from cevns_hf.templates.histograms import Templates
-from cevns_hf.workspace.modifiers import DEFAULT_BOUNDS
-from cevns_hf.workspace.modifiers import nuisance_bounds as modifier_bounds
 
 __all__ = [
     "FORMS",
@@ -101,12 +109,8 @@ def __dir__() -> list[str]:
     return __all__
 
 
-#: Name of the sample scaled by the signal strength mu.
-SIGNAL = "cevns"
 #: Valid values of the ``statistic`` arguments.
 STATISTICS = ("poisson", "gaussian")
-#: Valid values of the ``form`` arguments (see :func:`expected`).
-FORMS = ("product", "additive", "pyhf")
 #: Floor of the prediction inside the minimiser (a barrier where data are observed; see _objective).
 _FLOOR = 1e-12
 
@@ -125,117 +129,6 @@ class Minimum(NamedTuple):
     theta: dict[str, float]
 
 
-@dataclass(frozen=True)
-class _Term:
-    """One sample, flattened: nominal, (nuisance index, sigma) norms, (index, up - N0, N0 - down) shapes."""
-
-    signal: bool
-    nominal: FloatArray
-    norms: tuple[tuple[int, float], ...]
-    shapes: tuple[tuple[int, FloatArray, FloatArray], ...]
-
-
-def _shape_delta(theta: float, d_up: FloatArray, d_down: FloatArray, smooth: bool) -> tuple[FloatArray, FloatArray]:
-    """Shape delta and its derivative: piecewise linear, or pyhf's code4p (6th-order polynomial inside |theta| < 1)."""
-    if not smooth or abs(theta) > 1.0:
-        slope = d_up if theta >= 0 else d_down
-        return theta * slope, slope
-    s = 0.5 * (d_up + d_down)
-    a = 0.0625 * (d_up - d_down)
-    t2 = theta * theta
-    delta = theta * s + t2 * (t2 * (3.0 * t2 - 10.0) + 15.0) * a
-    return delta, s + theta * (t2 * (18.0 * t2 - 40.0) + 30.0) * a
-
-
-@dataclass(frozen=True)
-class _Model:
-    """A Templates object compiled for fast evaluation of the prediction and its Jacobian."""
-
-    names: tuple[str, ...]
-    terms: tuple[_Term, ...]
-    shape: tuple[int, ...]
-
-    def predict(self, mu: float, theta: FloatArray, form: str) -> tuple[FloatArray, FloatArray]:
-        """Flat prediction and its Jacobian with respect to (mu, theta_0, theta_1, ...)."""
-        product = form == "product"
-        n_bins = int(np.prod(self.shape))
-        total = np.zeros(n_bins)
-        jac = np.zeros((n_bins, 1 + len(self.names)))
-        for term in self.terms:
-            scale = mu if term.signal else 1.0
-            norm = 1.0 + sum(sigma * theta[k] for k, sigma in term.norms)
-            body = term.nominal.copy()
-            slopes: list[tuple[int, FloatArray]] = []
-            for k, d_up, d_down in term.shapes:
-                delta, slope = _shape_delta(float(theta[k]), d_up, d_down, smooth=form == "pyhf")
-                body += delta
-                slopes.append((k, slope))
-            # product: norm x (N0 + deltas); additive and pyhf: N0 + (norm - 1) N0 + deltas
-            unscaled = norm * body if product else body + (norm - 1.0) * term.nominal
-            total += scale * unscaled
-            if term.signal:
-                jac[:, 0] += unscaled
-            for k, sigma in term.norms:
-                jac[:, 1 + k] += scale * sigma * (body if product else term.nominal)
-            for k, slope in slopes:
-                jac[:, 1 + k] += scale * (norm if product else 1.0) * slope
-        return total, jac
-
-
-def _compile(templates: Templates) -> _Model:
-    names = nuisances(templates)
-    index = {name: i for i, name in enumerate(names)}
-    terms = []
-    for s in templates.samples:
-        nominal = np.asarray(s.nominal, dtype=float).ravel()
-        shapes = tuple(
-            (
-                index[name],
-                np.asarray(up, dtype=float).ravel() - nominal,
-                nominal - np.asarray(down, dtype=float).ravel(),
-            )
-            for name, (up, down) in s.shapes.items()
-        )
-        norms = tuple((index[name], float(sigma)) for name, sigma in s.norms.items())
-        terms.append(_Term(s.name == SIGNAL, nominal, norms, shapes))
-    return _Model(names, tuple(terms), tuple(np.shape(templates.observed)))
-
-
-def nuisances(templates: Templates) -> tuple[str, ...]:
-    """Sorted names of every nuisance parameter (normalisation or shape) of the templates."""
-    names: set[str] = set()
-    for s in templates.samples:
-        names.update(s.norms)
-        names.update(s.shapes)
-    return tuple(sorted(names))
-
-
-def nuisance_bounds(templates: Templates) -> dict[str, tuple[float, float]]:
-    r"""Bounds of the nuisances in the minimisations: the normalisation factors stay non-negative.
-
-    Every nuisance is limited to (-5, 5) (pyhf's default histosys bounds) and a linear normalisation to
-    :math:`1 + \sigma_k \theta_k \ge 0`, i.e. :math:`\theta_k \ge -1/\sigma_k` (the bounds of
-    :func:`cevns_hf.workspace.modifiers.nuisance_bounds`, so that both minimisations see the same parameter space).
-
-    Shape nuisances get no tighter box: a per-sample non-negativity bound is far too strict for them.
-    The CsI beam-timing shift at +1 sigma empties the first time bin of the BRN template (1.3% of its
-    nominal left), which would cap alpha_6 at 1.013 although the data prefer 0.96 +- 0.55. The total
-    prediction is kept positive where events are observed by the logarithm of the Poisson chi-square
-    (a barrier); where no event is observed its term :math:`2 N^{th}` is defined for either sign, as in
-    pyhf's Poisson likelihood.
-    """
-    return {**dict.fromkeys(nuisances(templates), DEFAULT_BOUNDS), **modifier_bounds([templates])}
-
-
-def _theta_vector(names: Sequence[str], theta: Mapping[str, float] | None) -> FloatArray:
-    values = dict(theta or {})
-    unknown = sorted(set(values) - set(names))
-    if unknown:
-        msg = f"unknown nuisance parameter(s) {unknown}; valid: {list(names)}"
-        raise ConfigurationError(msg)
-    return np.array([float(values.get(name, 0.0)) for name in names])
-
-
 def _data(templates: Templates, data: FloatArray | None) -> FloatArray:
     observed = np.asarray(templates.observed if data is None else data, dtype=float)
     if observed.shape != np.shape(templates.observed):
@@ -248,43 +141,7 @@ def _check(statistic: str | None, form: str) -> None:
     if statistic is not None and statistic not in STATISTICS:
         msg = f"unknown statistic {statistic!r}; valid choices: {list(STATISTICS)}"
         raise ConfigurationError(msg)
-    if form not in FORMS:
-        msg = f"unknown form {form!r}; valid choices: {list(FORMS)}"
-        raise ConfigurationError(msg)
-
-
-def expected(
-    templates: Templates, mu: float, theta: Mapping[str, float] | None = None, *, form: str = "product"
-) -> FloatArray:
-    r"""Predicted counts per bin, by default in the reference product form (CsI 2021).
-
-    .. math::
-        N^{th} = \sum_s \mu_s \Big(1 + \sum_{k \in s} \sigma_k \theta_k\Big)
-                 \Big(N^0_s + \sum_{j \in s} \Delta_{s,j}(\theta_j)\Big)
-
-    with piecewise-linear shape deltas (:math:`\Delta = \theta (N^+ - N^0)` for
-    :math:`\theta \ge 0`, :math:`\theta (N^0 - N^-)` below), as in Akimov et al., PRL 129 (2022) 081801
-    and Atzori Corona et al., JHEP 09 (2022) 164 (CsI), and Akimov et al., PRL 126 (2021) 012002 (LAr).
-
-    Args:
-        templates: the experiment's templates.
-        mu: signal strength, scaling the ``cevns`` sample.
-        theta: nuisance name -> value in units of its sigma; missing nuisances are 0.
-        form: ``"product"`` (above), ``"additive"`` (normalisations added to the shape deltas,
-            :math:`N^0 + \sum_k \sigma_k \theta_k N^0 + \sum_j \Delta_j`: the LAr 2020 reference) or
-            ``"pyhf"`` (additive, code4p shape interpolation: the model of
-            :func:`cevns_hf.workspace.build.build_workspace`).
-
-    Returns:
-        The prediction, in the templates' histogram shape.
-
-    Raises:
-        ConfigurationError: for a nuisance the templates do not have, or an unknown form.
-    """
-    _check(None, form)
-    model = _compile(templates)
-    total, _ = model.predict(float(mu), _theta_vector(model.names, theta), form)
-    return total.reshape(model.shape)
+    check_form(form)
 
 
 def _poisson_value(n_th: FloatArray, n_exp: FloatArray) -> float:
@@ -320,8 +177,8 @@ def _evaluate(
 ) -> float:
     """The chi-square ``statistic`` at (mu, theta): the bins' statistic plus the pulls sum theta^2."""
     _check(statistic, form)
-    model = _compile(templates)
-    t = _theta_vector(model.names, theta)
+    model = compile_model(templates)
+    t = theta_vector(model.names, theta)
     n_th, _ = model.predict(float(mu), t, form)
     return _VALUES[statistic](n_th, _data(templates, data)) + float(np.sum(t**2))
 
@@ -401,7 +258,7 @@ def chi2(
 
 
 def _objective(
-    model: _Model, n_exp: FloatArray, statistic: str, form: str
+    model: Model, n_exp: FloatArray, statistic: str, form: str
 ) -> Callable[[float, FloatArray], tuple[float, FloatArray]]:
     """chi2(mu, theta) and its gradient in (mu, theta) for the minimiser.
 
@@ -487,7 +344,7 @@ def profile(
         FitError: when a minimisation does not converge.
     """
     _check(statistic, form)
-    model = _compile(templates)
+    model = compile_model(templates)
     value_and_grad = _objective(model, _data(templates, data), statistic, form)
     limits = nuisance_bounds(templates)
     bounds = [limits[name] for name in model.names]
@@ -532,7 +389,7 @@ def minimum(
         FitError: when the minimisation does not converge.
     """
     _check(statistic, form)
-    model = _compile(templates)
+    model = compile_model(templates)
     value_and_grad = _objective(model, _data(templates, data), statistic, form)
     limits = nuisance_bounds(templates)
     bounds = [mu_bounds, *(limits[name] for name in model.names)]

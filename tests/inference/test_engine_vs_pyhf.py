@@ -15,7 +15,7 @@ import pyhf
 import pytest
 
 from cevns_hf.bsm.family import Hypothesis, get_family
-from cevns_hf.inference.scan import HypothesisLikelihood
+from cevns_hf.inference.profile import HypothesisLikelihood
 from cevns_hf.workspace.hypothesis import hypothesis_workspace
 
 #: (experiments, family, parameter -> (lo, hi) of the random draws, fixed parameters)

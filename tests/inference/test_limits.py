@@ -19,7 +19,7 @@ from cevns_hf import detectors
 from cevns_hf.bsm.family import Hypothesis, get_family
 from cevns_hf.cli.limit import limit as limit_cmd
 from cevns_hf.exceptions import CevnsHFError, ConfigurationError
-from cevns_hf.inference import cls, limits, results, toys
+from cevns_hf.inference import cls, limits, reference_point, results, toys
 from cevns_hf.workspace.hypothesis import hypothesis_workspace, linear_workspace
 
 MM_REFERENCE = 2.57e-9  # mu_B: the automatic reference of mu_nu_mu for CsI 2021 (~30% rate change)
@@ -179,7 +179,7 @@ def test_toys_agree_with_asymptotics_csi(mm_linear_spec: dict[str, Any]) -> None
 
 def test_reference_value_changes_rate_by_20_to_50_percent() -> None:
     ref = limits.reference_value("csi2021", "magnetic_moment", "mu_nu_mu")
-    change = limits._rate_changes(
+    change = reference_point._rate_changes(
         detectors.resolve("csi2021"), get_family("magnetic_moment"), "mu_nu_mu", np.asarray([ref]), {}
     )
     assert 0.2 <= float(change[0]) <= 0.5
