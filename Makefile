@@ -10,6 +10,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[all,test]"
+	$(BIN)/python -m pip install --quiet --upgrade numpy  # no upper pin: test on the newest numpy served
 	touch $@
 
 # Main job: the SM templates, workspaces and fits (outputs in templates/, workspaces/, results/).
@@ -19,6 +20,7 @@ run: $(BIN)/.installed
 	$(BIN)/cevns-hf -v run --output-dir . --force
 
 test: $(BIN)/.installed
+	@$(BIN)/python -c "import numpy, scipy, pyhf; print('numpy', numpy.__version__, 'scipy', scipy.__version__, 'pyhf', pyhf.__version__)"
 	$(BIN)/python -m pytest
 	$(BIN)/python -m mypy
 	$(BIN)/python -m ruff check cevns_hf tests benchmarks

@@ -41,17 +41,31 @@ def _fmt_intervals(items: Any) -> str:
     return " U ".join(f"[{lo:.4g}, {hi:.4g}]" for lo, hi in items)
 
 
+def _fmt_exact(items: Any, open_ends: Any) -> str:
+    if not items:
+        return "-"
+    parts = []
+    for (lo, hi), (open_lo, open_hi) in zip(items, open_ends, strict=True):
+        left = f"{lo:.4g}" + (" (grid edge)" if open_lo else "")
+        right = f"{hi:.4g}" + (" (grid edge)" if open_hi else "")
+        parts.append(f"[{left}, {right}]")
+    return " U ".join(parts)
+
+
 def results_markdown(results: Mapping[str, Any]) -> str:
     """The results page: SM numbers beside the published ones, then every scan's constraint."""
     lines = [summary_markdown(dict(results)).rstrip(), "", "## BSM constraints", ""]
     lines += [
         "Profile-likelihood scans with every nuisance parameter profiled (pyhf-equivalent likelihood, "
-        "Delta chi2 = twice_nll - min). 1D: intervals at Delta chi2 = 1 (1 sigma) and 2.71 (90 % CL, 1 dof); "
-        "2D: see the contour files. No published value of these constraints is recorded in the project's "
-        "reference documents, so none is shown beside them.",
+        "Delta chi2 = twice_nll - min). 1D: the minimum and every interval end are located on the profiled "
+        "curve itself (unresolved grid cells subdivided, ends solved by root finding) at Delta chi2 = 1 "
+        "(1 sigma) and 2.71 (90 % CL, 1 dof); 'precision' is the largest |Delta chi2 - level| at a reported "
+        "end, and a '(grid edge)' end is bounded by the scanned range, not by the data. 2D: see the contour "
+        "files. No published value of these constraints is recorded in the project's reference documents, "
+        "so none is shown beside them.",
         "",
-        "| constraint | data set | options | best fit | 1 sigma | 90 % CL |",
-        "|---|---|---|---|---|---|",
+        "| constraint | data set | options | best fit | 1 sigma | 90 % CL | precision | other minima (depth) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, scan in results.get("scans", {}).items():
         params = scan.get("parameters", [])
@@ -61,13 +75,22 @@ def results_markdown(results: Mapping[str, Any]) -> str:
             options = ", ".join(filter(None, [options, "without ES"]))
         options = options or "-"
         title = (scan.get("title") or name).replace("|", "\\|")
-        if len(params) == 1:
+        row = f"| {title} | {scan['experiment']} | {options} | {best} | "
+        exact = scan.get("exact")
+        if len(params) == 1 and exact is not None:
+            if exact["unresolved"] or exact["precision"] >= exact["tolerance"]:
+                row += "not resolved | not resolved | "
+            else:
+                ints, opens = exact["intervals"], exact["open_ends"]
+                row += f"{_fmt_exact(ints.get('1sigma'), opens.get('1sigma'))} | "
+                row += f"{_fmt_exact(ints.get('90'), opens.get('90'))} | "
+            others = ", ".join(f"{m['x']:.4g} ({m['depth']:.2f})" for m in exact["minima"][1:]) or "-"
+            row += f"{exact['precision']:.1g} (tol {exact['tolerance']:g}) | {others} |"
+        elif len(params) == 1:
             ints = scan.get("intervals", {})
-            row = f"| {title} | {scan['experiment']} | {options} | {best} | "
-            row += f"{_fmt_intervals(ints.get('1sigma'))} | {_fmt_intervals(ints.get('90'))} |"
+            row += f"{_fmt_intervals(ints.get('1sigma'))} | {_fmt_intervals(ints.get('90'))} | grid | - |"
         else:
-            row = f"| {title} | {scan['experiment']} | {options} | {best} | "
-            row += f"2D: `results/scans/{name}.json` | contours in `results/plots/scan_{name}.png` |"
+            row += f"2D: `results/scans/{name}.json` | contours in `results/plots/scan_{name}.png` | grid | - |"
         lines.append(row)
     lines += ["", f"Run time: {results.get('timing_s', {}).get('total', float('nan')):.0f} s.", ""]
     return "\n".join(lines)

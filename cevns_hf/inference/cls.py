@@ -2,8 +2,9 @@ r"""CLs: hypothesis tests, upper limits on a linear POI and exclusion contours, 
 
 * :func:`cls_hypotest` and :func:`cls_upper_limit`: the CLs upper limit on the POI of a workspace whose
   POI enters linearly (a :func:`~cevns_hf.workspace.hypothesis.linear_workspace`), with the
-  :math:`\tilde q_\mu` test statistic (Cowan et al., EPJC 71 (2011) 1554), asymptotic or toy-based,
-  observed and expected band.
+  :math:`\tilde q_\mu` test statistic (Cowan et al., EPJC 71 (2011) 1554), observed and expected band:
+  asymptotic through pyhf, or toy-based with the project's likelihood engine (:mod:`cevns_hf.inference.toys`,
+  the workspace read by :func:`cevns_hf.inference.assemble.from_workspace`).
 * :func:`exclusion_contour`: CLs at mu_bsm = 1 over a 2D grid of hypotheses (a pyhf PatchSet) and the
   contour lines at CLs = 1 - cl.
 
@@ -17,9 +18,8 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -30,9 +30,10 @@ from cevns_hf import detectors
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm.family import Family, resolve_family
 from cevns_hf.exceptions import ConfigurationError, FitError
+from cevns_hf.inference.assemble import from_workspace
 from cevns_hf.inference.intervals import iso_lines
 from cevns_hf.inference.results import BANDS, CLsPoint, ExclusionContour, LimitResult
-from cevns_hf.inference.toys import _nonnegative_poisson_rates, _require_toys, _seeded
+from cevns_hf.inference.toys import cls_from_toys, toy_distributions
 from cevns_hf.workspace.hypothesis import Experiments
 from cevns_hf.workspace.patchset import build_patchset, grid_points
 
@@ -95,27 +96,15 @@ def check_calculator(method: str, n_toys: int) -> None:
     if method not in CALCULATORS:
         msg = f"unknown CLs calculator {method!r}; valid choices: {', '.join(CALCULATORS)}"
         raise ConfigurationError(msg)
-    if method == "toys":
-        if int(n_toys) < 1:
-            msg = f"n_toys must be >= 1, got {n_toys!r}"
-            raise ConfigurationError(msg)
-        _require_toys()
+    if method == "toys" and int(n_toys) < 1:
+        msg = f"n_toys must be >= 1, got {n_toys!r}"
+        raise ConfigurationError(msg)
 
 
-def _hypotest(model: Any, data: Any, poi_value: float, method: str, n_toys: int, seed: int | None) -> CLsPoint:
-    kwargs: dict[str, Any] = {"test_stat": "qtilde", "return_expected_set": True}
-    if method == "toys":
-        kwargs.update(calctype="toybased", ntoys=int(n_toys), track_progress=False)
+def _hypotest(model: Any, data: Any, poi_value: float) -> CLsPoint:
+    """Asymptotic CLs through :func:`pyhf.infer.hypotest`."""
     try:
-        toys = method == "toys"
-        with (
-            _seeded(seed if toys else None, poi_value),
-            _nonnegative_poisson_rates() if toys else nullcontext(),
-            warnings.catch_warnings(),
-        ):
-            # pyhf 0.7.6 passes numpy.percentile's deprecated ``interpolation`` argument (numpy 2.0 - 2.3)
-            warnings.filterwarnings("ignore", message=".*interpolation.*", category=DeprecationWarning)
-            obs, exp = pyhf.infer.hypotest(float(poi_value), data, model, **kwargs)
+        obs, exp = pyhf.infer.hypotest(float(poi_value), data, model, test_stat="qtilde", return_expected_set=True)
     except pyhf.exceptions.FailedMinimization as err:
         msg = f"a fit of the CLs test at {model.config.poi_name} = {poi_value:g} did not converge: {err}"
         raise FitError(msg) from err
@@ -139,33 +128,44 @@ def cls_hypotest(
         poi_value: the tested POI value.
         method: ``"asymptotic"`` or ``"toys"``.
         n_toys: pseudo-experiments per hypothesis (toys).
-        seed: toys: seed for this POI value (see the module notes); None uses numpy's global state as is.
-        backend: pyhf backend.
+        seed: toys: seed of the generator of this POI value (:func:`cevns_hf.inference.toys.toy_generator`);
+            None takes fresh entropy (not reproducible). numpy's global random state is never used.
+        backend: pyhf backend (asymptotic; the toys run on the project's numpy likelihood engine).
 
     Returns:
         The CLs values.
 
     Raises:
-        ToysUnavailableError: toys requested with pyhf 0.7.6 and numpy >= 2.4.
+        ConfigurationError: invalid options, or toys on a workspace with modifiers the engine does not support.
+        FitError: a fit did not converge.
     """
     check_calculator(method, n_toys)
+    if method == "toys":
+        lik, batch = from_workspace(spec)
+        return cls_from_toys(toy_distributions(lik, batch, poi_value, n_toys=n_toys, seed=seed))
     model, data = model_and_data(spec)
     with pyhf_backend(backend):
-        return _hypotest(model, data, poi_value, method, n_toys, seed)
+        return _hypotest(model, data, poi_value)
 
 
 class _CLsCurves:
     """Cached CLs evaluations of one model; CLs(0) = 1 by construction (no signal: CLs+b = CLb)."""
 
-    def __init__(self, model: Any, data: Any, method: str, n_toys: int, seed: int | None) -> None:
-        self.model, self.data = model, data
-        self.method, self.n_toys, self.seed = method, n_toys, seed
+    def __init__(self, spec: Mapping[str, Any], method: str, n_toys: int, seed: int | None) -> None:
+        self.spec = spec
+        self.model, self.data = model_and_data(spec)
+        self.engine = from_workspace(spec) if method == "toys" else None
+        self.n_toys, self.seed = n_toys, seed
         self.cache: dict[float, CLsPoint] = {0.0: CLsPoint(0.0, 1.0, (1.0, 1.0, 1.0, 1.0, 1.0))}
 
     def point(self, mu: float) -> CLsPoint:
         mu = float(mu)
         if mu not in self.cache:
-            self.cache[mu] = _hypotest(self.model, self.data, mu, self.method, self.n_toys, self.seed)
+            if self.engine is None:
+                self.cache[mu] = _hypotest(self.model, self.data, mu)
+            else:
+                dist = toy_distributions(*self.engine, mu, n_toys=self.n_toys, seed=self.seed)
+                self.cache[mu] = cls_from_toys(dist)
             log.debug("CLs(%s = %g) = %s", self.model.config.poi_name, mu, self.cache[mu])
         return self.cache[mu]
 
@@ -242,7 +242,7 @@ def _asymptotic_limits(curves: _CLsCurves, level: float, rtol: float) -> tuple[f
 
 def _default_toy_scan(curves: _CLsCurves, level: float, n_points: int) -> FloatArray:
     """POI values for toys: up to 1.5 x the largest asymptotic limit (observed, +2 sigma expected)."""
-    asym = _CLsCurves(curves.model, curves.data, "asymptotic", 0, None)
+    asym = _CLsCurves(curves.spec, "asymptotic", 0, None)
     observed, expected = _asymptotic_limits(asym, level, rtol=1e-2)
     finite = [v for v in (observed, *expected) if math.isfinite(v)]
     top = 1.5 * max(finite) if finite else _poi_upper_bound(curves.model)
@@ -275,9 +275,9 @@ def cls_upper_limit(
         method: ``"asymptotic"`` or ``"toys"``.
         scan: POI values to evaluate (optional).
         n_toys: pseudo-experiments per tested POI value (toys).
-        seed: toys: seed (each POI value uses a state derived from ``(seed, value)``; numpy's global state
-            is restored afterwards); None draws from numpy's global state as it is.
-        backend: pyhf backend.
+        seed: toys: seed (each POI value uses a generator seeded by ``(seed, value)``, so the results do not
+            depend on the order of the values); None takes fresh entropy. numpy's global state is never used.
+        backend: pyhf backend (asymptotic; the toys run on the project's numpy likelihood engine).
         rtol: relative tolerance of the root finding (asymptotic, no scan).
 
     Returns:
@@ -285,15 +285,14 @@ def cls_upper_limit(
 
     Raises:
         ConfigurationError: invalid options, or the observed CLs does not fall below 1 - cl within the scan
-            or the POI bounds.
-        ToysUnavailableError: toys requested with pyhf 0.7.6 and numpy >= 2.4.
+            or the POI bounds, or toys on a workspace with modifiers the engine does not support.
         FitError: a fit did not converge.
     """
     cl = check_cl(cl)
     check_calculator(method, n_toys)
     level = 1.0 - cl
-    model, data = model_and_data(spec)
-    curves = _CLsCurves(model, data, method, n_toys, seed)
+    curves = _CLsCurves(spec, method, n_toys, seed)
+    model = curves.model
     with pyhf_backend(backend):
         if scan is None and method == "asymptotic":
             observed, expected = _asymptotic_limits(curves, level, rtol)
@@ -391,7 +390,7 @@ def exclusion_contour(
         for k, patch in enumerate(patchset.patches):
             if list(patch.patch):
                 model, data = model_and_data(patch.apply(bkg))
-                result = _hypotest(model, data, 1.0, "asymptotic", 0, None)
+                result = _hypotest(model, data, 1.0)
                 observed[k] = result.observed
                 expected[:, k] = result.expected
             else:

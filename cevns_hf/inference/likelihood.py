@@ -1,53 +1,54 @@
-r"""The pyhf likelihood of our workspaces in vectorised numpy, for many hypotheses at once.
+r"""The pyhf likelihood of our workspaces in vectorised numpy, for many rows (hypotheses, toys) at once.
 
-The workspaces of :mod:`cevns_hf.workspace.build` and :mod:`cevns_hf.workspace.hypothesis` contain only histosys
-modifiers (linear normalisations are symmetric histosys, shapes are histosys) and normfactors. For such a
-model pyhf 0.7.6 computes, bin by bin (``pyhf.interpolators.code4p``),
+The workspaces of :mod:`cevns_hf.workspace.build` and :mod:`cevns_hf.workspace.hypothesis` contain
+histosys modifiers (linear normalisations are symmetric histosys, shapes are histosys) and the normfactor
+of the POI. For such a model pyhf 0.7.6 computes, bin by bin (``pyhf.interpolators.code4p``),
 
 .. math::
-    \lambda_b(\theta) = \sum_s \mu_s \Big(N^0_{sb} + \sum_k \Delta_{skb}(\theta_k)\Big), \qquad
+    \lambda_b(\theta, \mu) = \sum_s \mu^{p_s} \Big(N^0_{sb} + \sum_k \Delta_{skb}(\theta_k)\Big), \qquad
     \Delta(\theta) = \begin{cases}
         \theta\,\delta^+ & \theta > 1 \\
         \theta\,\delta^- & \theta < -1 \\
         \theta S + \theta^2 (3\theta^4 - 10\theta^2 + 15) A & |\theta| \le 1
     \end{cases}
 
-with :math:`\delta^+ = N^{hi} - N^0`, :math:`\delta^- = N^0 - N^{lo}`, :math:`S = (\delta^+ + \delta^-)/2`,
+(:math:`p_s = 1` for the samples carrying the POI normfactor, 0 otherwise) with
+:math:`\delta^+ = N^{hi} - N^0`, :math:`\delta^- = N^0 - N^{lo}`, :math:`S = (\delta^+ + \delta^-)/2`,
 :math:`A = (\delta^+ - \delta^-)/16`, and
 
 .. math::
     -2\ln L = 2\sum_b \big[\lambda_b - n_b \ln\lambda_b + \ln\Gamma(n_b + 1)\big]
-              + \sum_k \theta_k^2 + K \ln(2\pi)
+              + \sum_k (\theta_k - a_k)^2 + K \ln(2\pi)
 
-(Poisson per bin, a unit Gaussian constraint per nuisance with auxiliary datum 0): this is pyhf's
-``twice_nll`` exactly, constants included.
+(Poisson per bin, a unit Gaussian constraint per nuisance with auxiliary datum :math:`a_k`, 0 for the
+observed data): this is pyhf's ``twice_nll`` exactly, constants included.
 
 Because :math:`\Delta` is linear in the histograms and the interpolation regime depends only on
-:math:`\theta_k`, the deltas of all samples sharing a nuisance add up: with every normfactor at 1 (the
-``mu_bsm = 1`` hypothesis workspace, where ``cevns + bsm_cevns`` is the hypothesis' CEvNS template) the
-model is :math:`\lambda = N^0 + \sum_k [c_1(\theta_k) S_k + c_2(\theta_k) A_k]` with summed
-:math:`N^0, S_k, A_k` and the scalar coefficients :math:`c_1 = \theta`,
-:math:`c_2 = \theta^2(3\theta^4 - 10\theta^2 + 15)` inside :math:`|\theta| \le 1` and :math:`\pm 8\theta`
-outside (:math:`\delta^\pm = S \pm 8A`). :math:`c_2` is twice continuously differentiable, so the
-gradient and Hessian are analytic and Newton's method converges quadratically.
+:math:`\theta_k`, the deltas of all samples sharing a nuisance add up, separately for the samples without
+and with the POI: :math:`\lambda = N(\theta) + \mu M(\theta)`, :math:`N = N^0 + \sum_k [\theta_k S_k +
+c_2(\theta_k) A_k]` and :math:`M` alike with :math:`M^0, T_k, U_k`, where :math:`c_2 = \theta^2(3\theta^4 -
+10\theta^2 + 15)` inside :math:`|\theta| \le 1` and :math:`8|\theta|` outside
+(:mod:`cevns_hf.inference.interpolation`). :math:`c_2` is twice continuously differentiable and
+:math:`\lambda` is linear in :math:`\mu`, so the gradient and Hessian are analytic and Newton's method
+converges quadratically.
 
-A :class:`Likelihood` holds the hypothesis-independent part (observed data, the summed backgrounds, the
-nuisances and their bounds); a :class:`Batch` adds H hypotheses' neutrino samples (leading axis H), and
-:meth:`Likelihood.profile` minimises over every nuisance for all H points together: a batched projected
-Newton method (active set at the bounds of :func:`cevns_hf.workspace.modifiers.nuisance_bounds`, default (-5, 5)
-elsewhere; the Hessian shifted to positive definite where the code4p curvature makes it indefinite; a
-backtracking line search along the projected path), every point iterated until its own Newton
-decrement is below the tolerance, independently of the others (so the result of a point does not depend
-on the batch it is computed in). A free signal normalisation is not implemented: scans fix the
-hypothesis completely (``mu_bsm = 1``).
+A :class:`Likelihood` holds the row-independent part (observed data, the summed fixed samples, the
+nuisances and their bounds, the POI's name and bounds); a :class:`Batch` holds H rows: the summed
+hypothesis-dependent samples of H hypotheses (:meth:`Likelihood.batch`, as for scans, where ``mu_bsm = 1``
+is folded in), or the samples carrying the POI (:func:`cevns_hf.inference.assemble.from_workspace`), and
+optionally per-row observed data (H, B) and auxiliary data (H, K) (:meth:`Likelihood.with_data`, for toys).
+Arrays with a leading axis of length 1 are broadcast over the rows. :meth:`Likelihood.profile` minimises
+over every nuisance, and over the POI when it is free, for all rows together
+(:func:`cevns_hf.inference.newton.minimise`: batched projected Newton, every row independent of the
+others).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -56,8 +57,9 @@ from scipy import special
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.inference.interpolation import code4p_coefficients
+from cevns_hf.inference.newton import minimise
 from cevns_hf.templates.histograms import Sample, Templates
-from cevns_hf.workspace.modifiers import nuisance_bounds
 
 __all__ = ["DEFAULT_BOUNDS", "NEUTRINO_SAMPLES", "Batch", "Likelihood", "Profile", "code4p_coefficients"]
 
@@ -72,93 +74,100 @@ log = logging.getLogger(__name__)
 NEUTRINO_SAMPLES = ("cevns", "es")
 #: pyhf's default bounds of a histosys parameter.
 DEFAULT_BOUNDS = (-5.0, 5.0)
-#: A nuisance within this distance of a bound counts as on it (for the active set).
-_BOUND_TOL = 1e-12
-#: Largest number of step halvings in the line search.
-_MAX_HALVINGS = 40
 
 
-def code4p_coefficients(theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    r"""Coefficient of A in pyhf's code4p delta, :math:`\Delta = \theta S + c_2(\theta) A`, and its derivatives.
-
-    Args:
-        theta: nuisance values (any shape).
-
-    Returns:
-        (c2, dc2/dtheta, d2c2/dtheta2), each of the shape of ``theta``.
-    """
-    t = np.asarray(theta, dtype=float)
-    t2 = t * t
-    inside = np.abs(t) <= 1.0
-    sign = np.where(t > 0, 8.0, -8.0)
-    c2 = np.where(inside, t2 * (t2 * (3.0 * t2 - 10.0) + 15.0), sign * t)
-    d1 = np.where(inside, t * (t2 * (18.0 * t2 - 40.0) + 30.0), sign)
-    d2 = np.where(inside, t2 * (90.0 * t2 - 120.0) + 30.0, 0.0)
-    return c2, d1, d2
+def _rows(array: FloatArray | None, index: npt.NDArray[np.integer[Any]] | slice) -> FloatArray | None:
+    """Rows ``index`` of an array whose leading axis is the row (length 1: broadcast, kept)."""
+    if array is None or array.shape[0] == 1:
+        return array
+    return array[index]
 
 
 @dataclass(frozen=True, eq=False)
 class Batch:
-    """The summed model of H hypotheses, flattened over channels and bins.
+    """H rows of the model, flattened over channels and bins (a leading axis of length 1 is broadcast).
 
     Attributes:
-        nominal: (H, B) total nominal prediction.
-        s: (H, K, B) symmetric part S of the summed code4p deltas, per nuisance.
-        a: (H, K, B) antisymmetric part A of the summed code4p deltas, per nuisance.
+        nominal: (H, B) nominal prediction of the samples without the POI.
+        s: (H, K, B) symmetric part S of their summed code4p deltas, per nuisance.
+        a: (H, K, B) antisymmetric part A of their summed code4p deltas, per nuisance.
+        poi_nominal: (H, B) nominal prediction of the samples carrying the POI normfactor (None: no POI).
+        poi_s: (H, K, B) their S.
+        poi_a: (H, K, B) their A.
+        data: (H, B) observed counts per row (None: the likelihood's observed data).
+        aux: (H, K) auxiliary data of the unit-Gaussian constraints (None: 0).
+        constant: (H,) :math:`2\\sum_b \\ln\\Gamma(n_b + 1) + K\\ln(2\\pi)` of ``data`` (set with ``data``).
     """
 
     nominal: FloatArray
     s: FloatArray
     a: FloatArray
+    poi_nominal: FloatArray | None = None
+    poi_s: FloatArray | None = None
+    poi_a: FloatArray | None = None
+    data: FloatArray | None = None
+    aux: FloatArray | None = None
+    constant: FloatArray | None = None
 
     @property
     def size(self) -> int:
-        """Number of hypotheses H."""
-        return int(self.nominal.shape[0])
+        """Number of rows H."""
+        arrays = (self.nominal, self.poi_nominal, self.data, self.aux)
+        return max(int(x.shape[0]) for x in arrays if x is not None)
+
+    @property
+    def has_poi(self) -> bool:
+        """Whether some samples carry the POI (then every evaluation needs its value)."""
+        return self.poi_nominal is not None
 
     def take(self, index: npt.NDArray[np.integer[Any]] | slice) -> Batch:
-        """The hypotheses selected by ``index`` (an integer array or a slice)."""
-        return Batch(self.nominal[index], self.s[index], self.a[index])
+        """The rows selected by ``index`` (an integer array or a slice)."""
+        return Batch(*(_rows(getattr(self, f), index) for f in _FIELDS))  # type: ignore[arg-type]
+
+    def fold(self, mu: float | FloatArray) -> Batch:
+        """The batch at fixed POI values ``mu`` (scalar or (H,)): a batch without POI."""
+        if self.poi_nominal is None or self.poi_s is None or self.poi_a is None:
+            return self
+        m = np.asarray(mu, dtype=float).reshape(-1)
+        return replace(
+            self,
+            nominal=self.nominal + m[:, None] * self.poi_nominal,
+            s=self.s + m[:, None, None] * self.poi_s,
+            a=self.a + m[:, None, None] * self.poi_a,
+            poi_nominal=None,
+            poi_s=None,
+            poi_a=None,
+        )
+
+
+_FIELDS = ("nominal", "s", "a", "poi_nominal", "poi_s", "poi_a", "data", "aux", "constant")
 
 
 @dataclass(frozen=True, eq=False)
 class Profile:
-    """Result of profiling the nuisances at H hypotheses.
+    """Result of profiling the nuisances (and a free POI) at H rows.
 
     Attributes:
-        twice_nll: (H,) pyhf's -2 ln L at the profiled nuisances.
+        twice_nll: (H,) pyhf's -2 ln L at the minimum.
         theta: (H, K) profiled nuisances (order of :attr:`Likelihood.nuisances`).
         converged: (H,) True where the Newton decrement fell below the tolerance.
         iterations: (H,) Newton iterations used.
+        mu: (H,) the POI (fitted when free, else the fixed values); None without POI.
     """
 
     twice_nll: FloatArray
     theta: FloatArray
     converged: np.ndarray
     iterations: np.ndarray
-
-
-def _deltas(sample: Sample, index: Mapping[str, int], n_k: int, shape: tuple[int, ...]) -> tuple[FloatArray, ...]:
-    """(nominal, delta_up, delta_down) of one sample, flattened: (..., B) and (..., K, B)."""
-    nominal = np.asarray(sample.nominal, dtype=float)
-    lead = nominal.shape[: nominal.ndim - len(shape)]
-    flat = nominal.reshape((*lead, -1))
-    up = np.zeros((*lead, n_k, flat.shape[-1]))
-    down = np.zeros_like(up)
-    for name, sigma in sample.norms.items():
-        up[..., index[name], :] += sigma * flat
-        down[..., index[name], :] += sigma * flat
-    for name, (hi, lo) in sample.shapes.items():
-        up[..., index[name], :] += np.asarray(hi, dtype=float).reshape((*lead, -1)) - flat
-        down[..., index[name], :] += flat - np.asarray(lo, dtype=float).reshape((*lead, -1))
-    return flat, up, down
+    mu: FloatArray | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class Likelihood:
-    """The hypothesis-independent part of the likelihood of one or more channels.
+    """The row-independent part of the likelihood of one or more channels.
 
-    Build it with :meth:`from_templates`; add the hypothesis-dependent samples with :meth:`batch`.
+    Build it with :meth:`from_templates` (and add hypotheses with :meth:`batch`) or from a pyhf workspace
+    with :func:`cevns_hf.inference.assemble.from_workspace`.
 
     Attributes:
         channels: channel (experiment) names, in the order of the flattened bins.
@@ -171,7 +180,10 @@ class Likelihood:
         s: (K, B) summed S of the fixed samples.
         a: (K, B) summed A of the fixed samples.
         dynamic: names of the samples that :meth:`batch` must provide, per channel.
-        constant: :math:`2\\sum_b \\ln\\Gamma(n_b + 1) + K\\ln(2\\pi)`.
+        constant: :math:`2\\sum_b \\ln\\Gamma(n_b + 1) + K\\ln(2\\pi)` of the observed data.
+        poi: name of the POI (None: the model has none).
+        poi_bounds: (lower, upper) bounds of the POI.
+        poi_init: initial value of the POI (start of free fits).
     """
 
     channels: tuple[str, ...]
@@ -185,6 +197,9 @@ class Likelihood:
     a: FloatArray
     dynamic: tuple[tuple[str, ...], ...]
     constant: float
+    poi: str | None = None
+    poi_bounds: tuple[float, float] = (0.0, 10.0)
+    poi_init: float = 1.0
 
     @classmethod
     def from_templates(
@@ -207,56 +222,9 @@ class Likelihood:
             The likelihood; the nuisance bounds are those of :func:`cevns_hf.workspace.modifiers.nuisance_bounds`,
             (-5, 5) for the others, as in the workspaces.
         """
-        if not templates:
-            msg = "the likelihood needs at least one channel"
-            raise ConfigurationError(msg)
-        kept = [
-            Templates(t.experiment, t.axes, tuple(s for s in t.samples if s.name not in drop), t.observed)
-            for t in templates
-        ]
-        names: set[str] = set()
-        for tmpl in kept:
-            for sample in tmpl.samples:
-                names.update(sample.norms)
-                names.update(sample.shapes)
-        nuisances = tuple(sorted(names))
-        index = {n: k for k, n in enumerate(nuisances)}
-        bounds = nuisance_bounds(kept)
-        lower = np.array([bounds.get(n, DEFAULT_BOUNDS)[0] for n in nuisances], dtype=float)
-        upper = np.array([bounds.get(n, DEFAULT_BOUNDS)[1] for n in nuisances], dtype=float)
-        observed, nominal, s, a = [], [], [], []
-        for tmpl in kept:
-            shape = tuple(np.shape(tmpl.observed))
-            n_bins = math.prod(shape)
-            nom = np.zeros(n_bins)
-            up = np.zeros((len(nuisances), n_bins))
-            down = np.zeros_like(up)
-            for sample in tmpl.samples:
-                if sample.name in dynamic:
-                    continue
-                f, u, d = _deltas(sample, index, len(nuisances), shape)
-                nom += f
-                up += u
-                down += d
-            observed.append(np.asarray(tmpl.observed, dtype=float).ravel())
-            nominal.append(nom)
-            s.append(0.5 * (up + down))
-            a.append(0.0625 * (up - down))
-        obs = np.concatenate(observed)
-        constant = 2.0 * float(np.sum(special.gammaln(obs + 1.0))) + len(nuisances) * math.log(2.0 * math.pi)
-        return cls(
-            channels=tuple(t.experiment for t in kept),
-            shapes=tuple(tuple(np.shape(t.observed)) for t in kept),
-            nuisances=nuisances,
-            lower=lower,
-            upper=upper,
-            observed=obs,
-            nominal=np.concatenate(nominal),
-            s=np.concatenate(s, axis=1),
-            a=np.concatenate(a, axis=1),
-            dynamic=tuple(tuple(s.name for s in t.samples if s.name in dynamic) for t in kept),
-            constant=constant,
-        )
+        from cevns_hf.inference.assemble import from_templates
+
+        return from_templates(templates, dynamic=dynamic, drop=drop)
 
     @property
     def n_bins(self) -> int:
@@ -275,102 +243,130 @@ class Likelihood:
         Returns:
             The summed model of the H hypotheses.
         """
-        if len(samples) != len(self.channels):
-            msg = f"expected samples for {len(self.channels)} channels {list(self.channels)}, got {len(samples)}"
+        from cevns_hf.inference.assemble import hypothesis_batch
+
+        return hypothesis_batch(self, samples, size)
+
+    def with_data(self, batch: Batch, data: FloatArray, aux: FloatArray | None = None) -> Batch:
+        """The batch with per-row observed data (H, B) and auxiliary data (H, K) (e.g. toys).
+
+        Args:
+            batch: the model rows (a leading axis of length 1 is broadcast over the data rows).
+            data: (H, B) counts, or (B,) for one row.
+            aux: (H, K) auxiliary data of the unit-Gaussian constraints (default 0).
+
+        Returns:
+            The batch with ``data``, ``aux`` and the matching constant.
+        """
+        n = np.atleast_2d(np.asarray(data, dtype=float))
+        k = len(self.nuisances)
+        if n.ndim != 2 or n.shape[1] != self.n_bins:
+            msg = f"data must have shape (H, {self.n_bins}), got {np.shape(data)}"
             raise ConfigurationError(msg)
-        index = {n: k for k, n in enumerate(self.nuisances)}
-        n_k = len(self.nuisances)
-        parts_nom, parts_up, parts_down = [], [], []
-        h = size
-        for channel, shape, wanted, given in zip(self.channels, self.shapes, self.dynamic, samples, strict=True):
-            by_name = {s.name: s for s in given}
-            missing = [n for n in wanted if n not in by_name]
-            if missing:
-                msg = f"channel {channel} needs the hypothesis-dependent samples {missing}"
-                raise ConfigurationError(msg)
-            n_bins = math.prod(shape)
-            nom: FloatArray | None = None
-            up: FloatArray | None = None
-            down: FloatArray | None = None
-            for name in wanted:
-                unknown = sorted((set(by_name[name].norms) | set(by_name[name].shapes)) - set(index))
-                if unknown:
-                    msg = f"sample {name} of {channel} has nuisances {unknown} unknown to the likelihood"
-                    raise ConfigurationError(msg)
-                f, u, d = _deltas(by_name[name], index, n_k, shape)
-                if f.ndim != 2 or f.shape[1] != n_bins:
-                    msg = f"sample {name} of {channel} must have shape (H, *{shape}), got {by_name[name].nominal.shape}"
-                    raise ConfigurationError(msg)
-                nom = f if nom is None else nom + f
-                up = u if up is None else up + u
-                down = d if down is None else down + d
-            if nom is not None:
-                if h is None:
-                    h = nom.shape[0]
-                elif nom.shape[0] != h:
-                    msg = f"all samples need the same number of hypotheses, got {nom.shape[0]} and {h}"
-                    raise ConfigurationError(msg)
-            parts_nom.append((nom, n_bins))
-            parts_up.append(up)
-            parts_down.append(down)
-        if h is None:
-            msg = "no hypothesis-dependent sample given: pass size="
+        if np.any(n < 0) or not np.all(np.isfinite(n)):
+            msg = "data must be finite counts >= 0"
             raise ConfigurationError(msg)
-        nominal = np.empty((h, self.n_bins))
-        up_all = np.empty((h, n_k, self.n_bins))
-        down_all = np.empty_like(up_all)
-        start = 0
-        for (nom, n_bins), up, down in zip(parts_nom, parts_up, parts_down, strict=True):
-            cut = slice(start, start + n_bins)
-            nominal[:, cut] = self.nominal[cut] if nom is None else self.nominal[cut] + nom
-            fixed_up = self.s[:, cut] + 8.0 * self.a[:, cut]
-            fixed_down = self.s[:, cut] - 8.0 * self.a[:, cut]
-            up_all[:, :, cut] = fixed_up if up is None else fixed_up + up
-            down_all[:, :, cut] = fixed_down if down is None else fixed_down + down
-            start += n_bins
-        return Batch(nominal, 0.5 * (up_all + down_all), 0.0625 * (up_all - down_all))
+        g = None if aux is None else np.atleast_2d(np.asarray(aux, dtype=float))
+        if g is not None and (g.ndim != 2 or g.shape[1] != k or g.shape[0] not in (1, n.shape[0])):
+            msg = f"aux must have shape ({n.shape[0]}, {k}), got {g.shape}"
+            raise ConfigurationError(msg)
+        if batch.size not in (1, n.shape[0]):
+            msg = f"{n.shape[0]} data rows for a batch of {batch.size} rows"
+            raise ConfigurationError(msg)
+        constant = 2.0 * np.sum(special.gammaln(n + 1.0), axis=1) + k * math.log(2.0 * math.pi)
+        return replace(batch, data=n, aux=g, constant=constant)
 
     # --- evaluation -------------------------------------------------------------------------------------
 
-    def expected(self, batch: Batch, theta: FloatArray) -> FloatArray:
-        """(H, B) expected counts at nuisances ``theta`` (H, K)."""
+    def _fixed_mu(self, batch: Batch, mu: float | FloatArray | None) -> Batch:
+        if not batch.has_poi:
+            return batch
+        if mu is None:
+            msg = f"the batch has samples scaled by the POI {self.poi}: give its value mu"
+            raise ConfigurationError(msg)
+        return batch.fold(mu)
+
+    def expected(self, batch: Batch, theta: FloatArray, mu: float | FloatArray | None = None) -> FloatArray:
+        """(H, B) expected counts at nuisances ``theta`` (H, K) and POI ``mu`` (scalar or (H,), if any)."""
+        b = self._fixed_mu(batch, mu)
         t = np.asarray(theta, dtype=float)
         c2, _, _ = code4p_coefficients(t)
-        lam = batch.nominal + np.matmul(t[:, None, :], batch.s)[:, 0, :]
-        return lam + np.matmul(c2[:, None, :], batch.a)[:, 0, :]
+        lam = b.nominal + np.matmul(t[:, None, :], b.s)[:, 0, :]
+        return lam + np.matmul(c2[:, None, :], b.a)[:, 0, :]
 
-    def twice_nll(self, batch: Batch, theta: FloatArray) -> FloatArray:
-        """(H,) pyhf's twice_nll at nuisances ``theta`` (H, K); +inf where a bin with data has no prediction."""
+    def twice_nll(self, batch: Batch, theta: FloatArray, mu: float | FloatArray | None = None) -> FloatArray:
+        """(H,) pyhf's twice_nll at nuisances ``theta`` (H, K) (and POI ``mu``); +inf where a bin with data has no
+        prediction."""
         t = np.asarray(theta, dtype=float)
-        lam = self.expected(batch, t)
-        return self._twice_nll(lam, t)
+        return self._twice_nll(batch, self.expected(batch, t, mu), t)
 
-    def _twice_nll(self, lam: FloatArray, theta: FloatArray) -> FloatArray:
-        n = self.observed
+    def _twice_nll(self, batch: Batch, lam: FloatArray, theta: FloatArray) -> FloatArray:
+        n = self.observed if batch.data is None else batch.data
         observed = n > 0
         bad = np.any((lam <= 0) & observed, axis=1) | ~np.all(np.isfinite(lam), axis=1)
         safe = np.where(observed, np.where(lam > 0, lam, 1.0), 1.0)
         value = 2.0 * np.sum(lam - np.where(observed, n * np.log(safe), 0.0), axis=1)
-        value = value + np.sum(theta * theta, axis=1) + self.constant
+        pull = theta if batch.aux is None else theta - batch.aux
+        constant = self.constant if batch.constant is None else batch.constant
+        value = value + np.sum(pull * pull, axis=1) + constant
         return np.where(bad, np.inf, value)
 
-    def derivatives(self, batch: Batch, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """twice_nll (H,), its gradient (H, K) and Hessian (H, K, K) with respect to the nuisances."""
+    def derivatives(
+        self, batch: Batch, theta: FloatArray, mu: float | FloatArray | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """twice_nll (H,), its gradient (H, K) and Hessian (H, K, K) with respect to the nuisances (POI fixed)."""
+        b = self._fixed_mu(batch, mu)
         t = np.asarray(theta, dtype=float)
         c2, d1, d2 = code4p_coefficients(t)
-        lam = batch.nominal + np.matmul(t[:, None, :], batch.s)[:, 0, :] + np.matmul(c2[:, None, :], batch.a)[:, 0, :]
-        value = self._twice_nll(lam, t)
-        n = self.observed
-        safe = np.where(lam > 0, lam, 1.0)
-        ratio = n / safe
-        resid = 2.0 * (1.0 - ratio)  # d(value)/d(lambda)
-        weight = 2.0 * ratio / safe  # d2(value)/d(lambda)2
-        jac = batch.s + d1[:, :, None] * batch.a  # (H, K, B) d(lambda)/d(theta)
-        grad = np.matmul(jac, resid[:, :, None])[:, :, 0] + 2.0 * t
+        lam = b.nominal + np.matmul(t[:, None, :], b.s)[:, 0, :] + np.matmul(c2[:, None, :], b.a)[:, 0, :]
+        value = self._twice_nll(b, lam, t)
+        resid, weight = self._poisson_terms(b, lam)
+        jac = b.s + d1[:, :, None] * b.a  # (H, K, B) d(lambda)/d(theta)
+        grad = np.matmul(jac, resid[:, :, None])[:, :, 0] + 2.0 * (t if b.aux is None else t - b.aux)
         hess = np.matmul(jac * weight[:, None, :], np.swapaxes(jac, 1, 2))
-        curvature = d2 * np.matmul(batch.a, resid[:, :, None])[:, :, 0] + 2.0
+        curvature = d2 * np.matmul(b.a, resid[:, :, None])[:, :, 0] + 2.0
         k = np.arange(t.shape[1])
         hess[:, k, k] += curvature
+        return value, grad, hess
+
+    def _poisson_terms(self, batch: Batch, lam: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """d(twice_nll)/d(lambda) and d2(twice_nll)/d(lambda)2 per bin."""
+        n = self.observed if batch.data is None else batch.data
+        safe = np.where(lam > 0, lam, 1.0)
+        ratio = n / safe
+        return 2.0 * (1.0 - ratio), 2.0 * ratio / safe
+
+    def derivatives_free(self, batch: Batch, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """twice_nll (H,), gradient (H, K+1) and Hessian (H, K+1, K+1) in x = (theta, mu), the POI free.
+
+        With :math:`\\lambda = N(\\theta) + \\mu M(\\theta)`: :math:`\\partial_\\mu\\lambda = M(\\theta)`,
+        :math:`\\partial_\\mu^2\\lambda = 0`,
+        :math:`\\partial_{\\theta_k}\\partial_\\mu\\lambda = T_k + c_2'(\\theta_k) U_k`.
+        """
+        if batch.poi_nominal is None or batch.poi_s is None or batch.poi_a is None:
+            msg = "no sample carries the POI: it cannot be fitted"
+            raise ConfigurationError(msg)
+        x = np.asarray(x, dtype=float)
+        t, m = x[:, :-1], x[:, -1]
+        c2, d1, d2 = code4p_coefficients(t)
+        sig = batch.poi_nominal + np.matmul(t[:, None, :], batch.poi_s)[:, 0, :]
+        sig = sig + np.matmul(c2[:, None, :], batch.poi_a)[:, 0, :]
+        lam = batch.nominal + np.matmul(t[:, None, :], batch.s)[:, 0, :] + np.matmul(c2[:, None, :], batch.a)[:, 0, :]
+        lam = lam + m[:, None] * sig
+        value = self._twice_nll(batch, lam, t)
+        resid, weight = self._poisson_terms(batch, lam)
+        cross = batch.poi_s + d1[:, :, None] * batch.poi_a  # (H, K, B) d2(lambda)/d(theta)d(mu)
+        jac = np.concatenate([batch.s + d1[:, :, None] * batch.a + m[:, None, None] * cross, sig[:, None, :]], axis=1)
+        pull = t if batch.aux is None else t - batch.aux
+        grad = np.matmul(jac, resid[:, :, None])[:, :, 0]
+        grad[:, :-1] += 2.0 * pull
+        hess = np.matmul(jac * weight[:, None, :], np.swapaxes(jac, 1, 2))
+        a_eff = batch.a + m[:, None, None] * batch.poi_a
+        k = np.arange(t.shape[1])
+        hess[:, k, k] += d2 * np.matmul(a_eff, resid[:, :, None])[:, :, 0] + 2.0
+        mixed = np.matmul(cross, resid[:, :, None])[:, :, 0]
+        hess[:, k, -1] += mixed
+        hess[:, -1, k] += mixed
         return value, grad, hess
 
     # --- minimisation -----------------------------------------------------------------------------------
@@ -380,86 +376,56 @@ class Likelihood:
         batch: Batch,
         theta0: FloatArray | None = None,
         *,
+        mu: float | FloatArray | None = None,
+        mu0: float | FloatArray | None = None,
         tol: float = 1e-10,
         max_iter: int = 100,
     ) -> Profile:
-        """Minimise twice_nll over every nuisance at each of the H hypotheses (batched projected Newton).
+        """Minimise twice_nll over every nuisance (and the POI unless fixed) at each of the H rows.
 
         Args:
-            batch: the H hypotheses.
-            theta0: starting nuisances, (K,) for all points or (H, K); default 0 (clipped into the bounds).
+            batch: the H rows.
+            theta0: starting nuisances, (K,) for all rows or (H, K); default 0 (clipped into the bounds).
+            mu: a batch with POI: its fixed value (scalar or (H,)); None fits it within :attr:`poi_bounds`.
+            mu0: start of the free POI (scalar or (H,)); default :attr:`poi_init`.
             tol: convergence when the Newton decrement g^T H^-1 g (about twice the distance of twice_nll to
-                its minimum) of the free nuisances is below ``tol``.
+                its minimum) of the free parameters is below ``tol``.
             max_iter: iterations at most.
 
         Returns:
-            The profiled twice_nll, nuisances, convergence flags and iteration counts.
+            The minimum twice_nll, nuisances (and POI), convergence flags and iteration counts.
         """
-        h, n_k = batch.size, len(self.nuisances)
+        free = batch.has_poi and mu is None
+        work = batch if free else self._fixed_mu(batch, mu)
+        h, n_k = work.size, len(self.nuisances)
         start = np.zeros(n_k) if theta0 is None else np.asarray(theta0, dtype=float)
-        theta = np.array(np.clip(np.broadcast_to(start, (h, n_k)), self.lower, self.upper), dtype=float)
-        value, grad, hess = self.derivatives(batch, theta)
-        infeasible = np.flatnonzero(~np.isfinite(value))
-        if infeasible.size and theta0 is not None:  # no prediction where data are: restart from nominal
-            theta[infeasible] = np.clip(0.0, self.lower, self.upper)
-            value[infeasible], grad[infeasible], hess[infeasible] = self.derivatives(
-                batch.take(infeasible), theta[infeasible]
-            )
-        done = np.zeros(h, dtype=bool)
-        converged = np.zeros(h, dtype=bool)
-        iterations = np.zeros(h, dtype=np.int64)
-        eye = np.eye(n_k)
-        for _ in range(max_iter):
-            idx = np.flatnonzero(~done)
-            if idx.size == 0:
-                break
-            t, g, hs, f = theta[idx], grad[idx], hess[idx], value[idx]
-            at_lo = t <= self.lower + _BOUND_TOL
-            at_hi = t >= self.upper - _BOUND_TOL
-            fixed = (at_lo & (g > 0)) | (at_hi & (g < 0))
-            g_free = np.where(fixed, 0.0, g)
-            pair = fixed[:, :, None] | fixed[:, None, :]
-            h_free = np.where(pair, 0.0, hs) + fixed[:, :, None] * eye
-            eig_min = np.linalg.eigvalsh(h_free)[:, 0]
-            scale = np.max(np.abs(np.diagonal(h_free, axis1=1, axis2=2)), axis=1)
-            shift = np.maximum(0.0, 1e-10 * scale - eig_min)
-            h_free = h_free + shift[:, None, None] * eye
-            step = -np.linalg.solve(h_free, g_free[:, :, None])[:, :, 0]
-            decrement = -np.sum(g_free * step, axis=1)
-            finished = ~np.isfinite(f) | (decrement < tol)
-            converged[idx[finished]] = np.isfinite(f[finished])
-            done[idx[finished]] = True
-            keep = ~finished
-            idx, t, g, f, step = idx[keep], t[keep], g[keep], f[keep], step[keep]
-            if idx.size == 0:
-                break
-            iterations[idx] += 1
-            sub = batch if idx.size == h else batch.take(idx)
-            alpha = np.ones(idx.size)
-            accepted = np.zeros(idx.size, dtype=bool)
-            trial = t.copy()
-            for _ in range(_MAX_HALVINGS):
-                todo = np.flatnonzero(~accepted)
-                if todo.size == 0:
-                    break
-                cand = np.clip(t[todo] + alpha[todo, None] * step[todo], self.lower, self.upper)
-                f_cand = self.twice_nll(sub if todo.size == idx.size else sub.take(todo), cand)
-                expect = np.sum(g[todo] * (cand - t[todo]), axis=1)
-                ok = np.isfinite(f_cand) & (f_cand <= f[todo] + 1e-4 * expect)
-                trial[todo[ok]] = cand[ok]
-                accepted[todo[ok]] = True
-                alpha[todo[~ok]] *= 0.5
-            stalled = ~accepted
-            if np.any(stalled):
-                # no decrease along the projected Newton path: at the minimum to within rounding, or stuck
-                converged[idx[stalled]] = decrement[keep][stalled] < 1e-6
-                done[idx[stalled]] = True
-            moved = idx[accepted]
-            theta[moved] = trial[accepted]
-            at = batch if moved.size == h else batch.take(moved)
-            value[moved], grad[moved], hess[moved] = self.derivatives(at, theta[moved])
-        if not np.all(done):
-            log.debug("%d of %d points reached max_iter=%d", int(np.sum(~done)), h, max_iter)
-        if not np.all(converged):
-            log.warning("the nuisance profile did not converge at %d of %d points", int(np.sum(~converged)), h)
-        return Profile(value, theta, converged, iterations)
+        x0 = np.array(np.broadcast_to(start, (h, n_k)), dtype=float)
+        lower, upper = self.lower, self.upper
+        restart = None if theta0 is None else np.zeros((h, n_k))
+        if free:
+            m0 = np.broadcast_to(np.asarray(self.poi_init if mu0 is None else mu0, dtype=float), (h,))
+            x0 = np.concatenate([x0, m0[:, None]], axis=1)
+            lower = np.append(lower, self.poi_bounds[0])
+            upper = np.append(upper, self.poi_bounds[1])
+            if restart is not None:
+                restart = np.concatenate([restart, m0[:, None]], axis=1)
+
+        def sub(rows: npt.NDArray[np.intp]) -> Batch:
+            return work if rows.size == h else work.take(rows)
+
+        def evaluate(rows: npt.NDArray[np.intp], x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+            return self.derivatives_free(sub(rows), x) if free else self.derivatives(sub(rows), x)
+
+        def value(rows: npt.NDArray[np.intp], x: FloatArray) -> FloatArray:
+            b = sub(rows)
+            if free:
+                return self._twice_nll(b, self.expected(b, x[:, :-1], x[:, -1]), x[:, :-1])
+            return self.twice_nll(b, x)
+
+        best = minimise(evaluate, value, x0, lower, upper, tol=tol, max_iter=max_iter, restart=restart)
+        if not np.all(best.converged):
+            log.warning("the profile did not converge at %d of %d rows", int(np.sum(~best.converged)), h)
+        if free:
+            return Profile(best.value, best.x[:, :-1], best.converged, best.iterations, best.x[:, -1])
+        fixed = None if mu is None else np.array(np.broadcast_to(np.asarray(mu, dtype=float), (h,)))
+        return Profile(best.value, best.x, best.converged, best.iterations, fixed)

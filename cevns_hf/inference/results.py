@@ -16,6 +16,7 @@ import numpy as np
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.inference.exact import ExactCurve
 from cevns_hf.inference.intervals import DEFAULT_LEVELS, Interval, contours, intervals, level_value
 
 __all__ = [
@@ -268,6 +269,9 @@ class ScanResult:
         theta: profiled nuisances at every grid point, shape (n1, n2, ..., K).
         converged: (n1, n2, ...) True where the nuisance profile converged.
         without_es: whether electron scattering was left out.
+        exact: 1D scans: the curve refined on the profile likelihood itself (minima and interval ends to a
+            stated tolerance, :mod:`cevns_hf.inference.exact`); :meth:`intervals` and :attr:`best_fit` use it.
+        exact_profiled: profiled physics parameters at the exact best fit.
     """
 
     experiments: tuple[str, ...]
@@ -281,6 +285,8 @@ class ScanResult:
     theta: FloatArray = field(default_factory=lambda: np.empty(0))
     converged: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     without_es: bool = False
+    exact: ExactCurve | None = None
+    exact_profiled: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -309,7 +315,12 @@ class ScanResult:
 
     @property
     def best_fit(self) -> dict[str, float]:
-        """The best grid point: its parameter values, profiled physics parameters and ``twice_nll``."""
+        """The best point: its parameter values, profiled physics parameters and ``twice_nll``.
+
+        With :attr:`exact` (1D) the refined minimum; otherwise the best grid point.
+        """
+        if self.exact is not None:
+            return {self.parameters[0]: self.exact.best_fit, **self.exact_profiled, "twice_nll": self.exact.minimum}
         idx = self.best_index
         out = {p: float(self.grid[p][i]) for p, i in zip(self.parameters, idx, strict=True)}
         for name, values in self.profiled.items():
@@ -334,6 +345,8 @@ class ScanResult:
                 msg = f"give the parameter for a {len(self.parameters)}D scan: one of {list(self.parameters)}"
                 raise ConfigurationError(msg)
             parameter = self.parameters[0]
+        if self.exact is not None and isinstance(level, str) and level in self.exact.intervals:
+            return list(self.exact.intervals[level])
         return intervals(self.grid[parameter], self.profile_curve(parameter), level, dof=1)
 
     def contours(self, level: str | float = "1sigma") -> list[FloatArray]:
@@ -375,6 +388,8 @@ class ScanResult:
         }
         if self.profiled:
             out["profiled_values"] = {k: _nested(v) for k, v in self.profiled.items()}
+        if self.exact is not None:
+            out["exact"] = self.exact.to_dict()
         if len(self.parameters) == 1:
             ivs = {lv: self.intervals(lv) for lv in levels}
             out["intervals"] = {lv: [[iv.lo, iv.hi] for iv in v] for lv, v in ivs.items()}

@@ -43,7 +43,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
@@ -52,8 +52,9 @@ from cevns_hf import detectors
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm.family import Family, resolve_family
 from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.inference.exact import DEFAULT_TOLERANCE, refine_curve
 from cevns_hf.inference.executors import SubmitGather, map_tasks
-from cevns_hf.inference.intervals import as_axis, is_geometric
+from cevns_hf.inference.intervals import DEFAULT_LEVELS, as_axis, is_geometric, level_value
 from cevns_hf.inference.profile import HypothesisLikelihood
 from cevns_hf.inference.results import ScanResult
 from cevns_hf.workspace.hypothesis import Experiments
@@ -259,6 +260,8 @@ def profile_scan(
     profile_points: int = 21,
     refine_iterations: int = 20,
     profile_starts: int = 2,
+    exact: bool = True,
+    tolerance: float = DEFAULT_TOLERANCE,
 ) -> ScanResult:
     """Profile-likelihood scan of a hypothesis family over a grid (every nuisance profiled).
 
@@ -277,6 +280,9 @@ def profile_scan(
             its physical range).
         profile_points: size of the default inner grids.
         refine_iterations: golden-section steps refining a profiled parameter (0: coarse grid only).
+        exact: 1D scans: locate the minima and every interval end on the profiled curve itself
+            (:func:`cevns_hf.inference.exact.refine_curve`), refining unresolved cells automatically.
+        tolerance: largest accepted |Delta chi2 - level| at an exact interval end.
         profile_starts: refinements started from the lowest ``profile_starts`` local minima of the coarse
             grid (separate valleys); the best result is kept.
 
@@ -344,7 +350,7 @@ def profile_scan(
     prof_vals = np.concatenate([r.profiled for r in results]).reshape((*shape, len(profiled)))
     if not np.all(converged):
         log.warning("%d of %d grid points did not converge", int(np.sum(~converged)), converged.size)
-    return ScanResult(
+    result = ScanResult(
         experiments=tuple(d.name for d in dets),
         family=fam.name,
         parameters=names,
@@ -357,3 +363,18 @@ def profile_scan(
         converged=converged,
         without_es=without_es,
     )
+    if exact and len(names) == 1:
+        template = tasks[0]
+
+        def evaluate(xs: FloatArray) -> FloatArray:
+            points = np.asarray(xs, dtype=float).reshape(-1, 1)
+            return _run_task(replace(template, points=points)).twice_nll
+
+        levels = {lv: level_value(lv, 1) for lv in DEFAULT_LEVELS}
+        axis = axes[names[0]]
+        curve = refine_curve(axis, twice_nll, evaluate, levels, tol=tolerance, log_x=is_geometric(axis))
+        log.info("exact intervals: %d extra evaluations, precision %.2g", curve.n_evaluations, curve.precision)
+        at_best = _run_task(replace(template, points=np.array([[curve.best_fit]])))
+        best_profiled = {name: float(at_best.profiled[0, q]) for q, (name, _, _) in enumerate(profiled)}
+        result = replace(result, exact=curve, exact_profiled=best_profiled)
+    return result
