@@ -84,25 +84,40 @@ def _sm_part(out: Path, config: Mapping[str, Any], overwrite: bool, results: dic
                 )
 
 
-def _bsm_workspace_point(scan: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, float] | None:
-    """A representative hypothesis of a scan: its best fit if not the SM, else the point nearest to the
-    90 % CL boundary."""
-    best = {k: v for k, v in result["best_fit"].items() if k in scan["grid"]}
-    grid = result["grid"]
-    names = list(scan["grid"])
-    delta = np.asarray(result["delta_chi2"], dtype=float)
-    level = chi2_threshold(0.9, dof=len(names))
-    idx = np.unravel_index(int(np.nanargmin(np.abs(delta - level))), delta.shape)
-    boundary = {n: float(grid[n][i]) for n, i in zip(names, idx, strict=True)}
-    from cevns_hf.bsm.family import Hypothesis
+def _bsm_workspace(scan: Mapping[str, Any], result: Mapping[str, Any]) -> tuple[Any, dict[str, Any]] | None:
+    """A workspace testing a representative hypothesis of a scan, and that hypothesis.
 
-    for point in (best, boundary):
-        try:
-            hyp = Hypothesis.from_mapping(scan["family"], {**scan.get("fixed", {}), **point})
-        except ConfigurationError:
+    Candidates in order: the ends of the 90 % CL region (1D: the exact interval ends inside the grid; 2D:
+    the grid point nearest to the 2-dof level), then the best fit. The SM and hypotheses whose BSM change
+    is too small to test (:class:`~cevns_hf.workspace.hypothesis.UninformativeHypothesisError`) are skipped.
+    """
+    from cevns_hf.bsm.family import Hypothesis
+    from cevns_hf.workspace.hypothesis import UninformativeHypothesisError, hypothesis_workspace
+
+    names = list(scan["grid"])
+    candidates: list[dict[str, float]] = []
+    exact = result.get("exact")
+    if exact is not None:
+        for (lo, hi), (open_lo, open_hi) in zip(exact["intervals"]["90"], exact["open_ends"]["90"], strict=True):
+            candidates += [{names[0]: v} for v, is_open in ((hi, open_hi), (lo, open_lo)) if not is_open]
+    else:
+        delta = np.asarray(result["delta_chi2"], dtype=float)
+        level = chi2_threshold(0.9, dof=len(names))
+        idx = np.unravel_index(int(np.nanargmin(np.abs(delta - level))), delta.shape)
+        candidates.append({n: float(result["grid"][n][i]) for n, i in zip(names, idx, strict=True)})
+    candidates.append({k: v for k, v in result["best_fit"].items() if k in scan["grid"]})
+    for point in candidates:
+        hyp = Hypothesis.from_mapping(scan["family"], {**scan.get("fixed", {}), **point})
+        if hyp.is_sm:
             continue
-        if not hyp.is_sm:
-            return {**scan.get("fixed", {}), **point}
+        try:
+            spec = hypothesis_workspace(
+                detectors.resolve(scan["experiment"]), hyp, without_es=bool(scan.get("without_es", False))
+            )
+        except UninformativeHypothesisError as err:
+            log.info("%s: %s", scan["name"], err)
+            continue
+        return hyp, spec
     return None
 
 
@@ -128,9 +143,7 @@ def run(
     Returns:
         The results written to ``results/results.json``.
     """
-    from cevns_hf.bsm.family import Hypothesis
     from cevns_hf.inference.scan import profile_scan
-    from cevns_hf.workspace.hypothesis import hypothesis_workspace
     from cevns_hf.workspace.patchset import build_patchset
 
     cfg = dict(config) if config is not None else default_config()
@@ -160,21 +173,26 @@ def run(
             json.dumps(payload, indent=1) + "\n",
             overwrite=overwrite,
         )
-        point = _bsm_workspace_point(scan, payload)
-        if point is not None:
-            hyp = Hypothesis.from_mapping(scan["family"], point)
-            spec = hypothesis_workspace(detectors.resolve(scan["experiment"]), hyp)
+        chosen = _bsm_workspace(scan, payload)
+        if chosen is not None:
+            hyp, spec = chosen
             atomic_write_text(
                 out / "workspaces" / f"bsm_{scan['name']}.json", workspace.dumps(spec), overwrite=overwrite
             )
             payload["workspace_hypothesis"] = str(hyp)
+        else:
+            log.warning("%s: no informative hypothesis for a BSM workspace; none written", scan["name"])
         if plots:
             _plot_scan(out, scan, payload)
         results["timing_s"][scan["name"]] = time.perf_counter() - t0
     for ps in _progress(list(cfg.get("patchsets", [])), "patchsets", progress):
         grid = {name: axis_values(axis) for name, axis in ps["grid"].items()}
         bkg, patchset = build_patchset(
-            detectors.resolve(ps["experiment"]), get_family(ps["family"]), grid, fixed=ps.get("fixed")
+            detectors.resolve(ps["experiment"]),
+            get_family(ps["family"]),
+            grid,
+            fixed=ps.get("fixed"),
+            without_es=bool(ps.get("without_es", False)),
         )
         folder = out / "patchsets" / ps["name"]
         atomic_write_text(folder / "BkgOnly.json", workspace.dumps(bkg), overwrite=overwrite)

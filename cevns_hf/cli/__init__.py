@@ -79,10 +79,16 @@ def predict(experiments: tuple[Detector, ...], hypothesis: str | None, as_json: 
         click.echo(f"{experiments[0].name:10s} {name:8s} {value:12.2f}")
 
 
-def _spec(experiments: tuple[Detector, ...], lar_f90: bool) -> dict[str, Any]:
+def _spec(experiments: tuple[Detector, ...], lar_f90: bool, without_es: bool = False) -> dict[str, Any]:
     from cevns_hf.workspace import build as workspace
 
-    return workspace.build_workspace([d.templates() for d in with_f90(experiments, lar_f90)])
+    drop = ("es",) if without_es else ()
+    return workspace.build_workspace([d.templates().without(drop) for d in with_f90(experiments, lar_f90)])
+
+
+_without_es = click.option(
+    "--without-es", is_flag=True, help="Leave neutrino-electron scattering out of every written file (CEvNS only)."
+)
 
 
 _lar_f90 = click.option("--lar-f90", is_flag=True, help="LAr 2020 in the full 12 x 8 x 10 (energy, F90, time) layout.")
@@ -116,9 +122,16 @@ def fit(experiments: tuple[Detector, ...], lar_f90: bool, as_json: bool) -> None
 @click.option("--poi", default=None, help="With --hypothesis: a linear POI of the family (e.g. mu_nu_e_sq).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @_lar_f90
+@_without_es
 @friendly
 def workspace_cmd(
-    experiments: tuple[Detector, ...], output: Path, hypothesis: str | None, poi: str | None, force: bool, lar_f90: bool
+    experiments: tuple[Detector, ...],
+    output: Path,
+    hypothesis: str | None,
+    poi: str | None,
+    force: bool,
+    lar_f90: bool,
+    without_es: bool,
 ) -> None:
     """Write the HistFactory JSON workspace of a data set (validated by pyhf).
 
@@ -133,7 +146,7 @@ def workspace_cmd(
     if hypothesis is None:
         if poi is not None:
             raise click.UsageError("--poi needs --hypothesis (the reference point of the linear POI)")
-        spec = _spec(experiments, lar_f90)
+        spec = _spec(experiments, lar_f90, without_es)
     else:
         from cevns_hf.bsm.family import parse_hypothesis
         from cevns_hf.workspace.hypothesis import hypothesis_workspace, linear_workspace
@@ -142,9 +155,9 @@ def workspace_cmd(
             raise click.UsageError("--lar-f90 is available for the SM workspace only")
         hyp = parse_hypothesis(hypothesis)
         if poi is None:
-            spec = hypothesis_workspace(experiments, hyp)
+            spec = hypothesis_workspace(experiments, hyp, without_es=without_es)
         else:
-            lin = linear_workspace(experiments, hyp, poi)
+            lin = linear_workspace(experiments, hyp, poi, without_es=without_es)
             spec = lin.spec
             click.echo(f"POI {lin.poi} in units of {lin.unit}", err=True)
     atomic_write_text(output, dumps(spec), overwrite=force)
@@ -189,6 +202,7 @@ def _parse_grid(items: tuple[str, ...], log: tuple[str, ...]) -> dict[str, list[
 @click.option("--fixed", default=None, metavar="NAME=VALUE,...", help="Other parameters held fixed.")
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory.")
 @click.option("--force", is_flag=True, help="Overwrite existing BkgOnly.json / patchset.json.")
+@_without_es
 @friendly
 def patchset(
     experiments: tuple[Detector, ...],
@@ -198,6 +212,7 @@ def patchset(
     fixed: str | None,
     output: Path,
     force: bool,
+    without_es: bool,
 ) -> None:
     """Background-only workspace + pyhf PatchSet over a hypothesis grid (HEPData convention)."""
     from cevns_hf.bsm.family import get_family, parse_hypothesis
@@ -213,7 +228,7 @@ def patchset(
     for target in (output / "BkgOnly.json", output / "patchset.json"):
         if target.exists() and not force:
             raise CevnsHFCLIError(f"refusing to overwrite existing file {str(target)!r}; pass --force to replace it")
-    bkg, ps = build_patchset(experiments, fam, grid, fixed=fixed_values)
+    bkg, ps = build_patchset(experiments, fam, grid, fixed=fixed_values, without_es=without_es)
     atomic_write_text(output / "BkgOnly.json", dumps(bkg), overwrite=force)
     atomic_write_text(output / "patchset.json", dumps(ps), overwrite=force)
     click.echo(f"{output / 'BkgOnly.json'} and {output / 'patchset.json'}: {len(ps['patches'])} patches", err=True)

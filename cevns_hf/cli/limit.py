@@ -44,6 +44,7 @@ def _format(value: float | None) -> str:
 )
 @click.option("--fixed", default=None, metavar="NAME=VALUE,...", help="Other parameters held fixed.")
 @click.option("--reference", default=None, type=float, help="cls: reference value of the parameter (default: auto).")
+@click.option("--without-es", is_flag=True, help="Leave neutrino-electron scattering out (CEvNS only).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly
 def limit(
@@ -54,6 +55,7 @@ def limit(
     method: str,
     fixed: str | None,
     reference: float | None,
+    without_es: bool,
     as_json: bool,
 ) -> None:
     """Upper (and lower) limit on one parameter of a BSM family from the observed data.
@@ -68,7 +70,14 @@ def limit(
 
     fixed_values = dict(parse_hypothesis(f"{family}:{fixed}").values) if fixed else {}
     result = parameter_limit(
-        experiments, family, parameter, cl=cl, method=method, reference=reference, fixed=fixed_values
+        experiments,
+        family,
+        parameter,
+        cl=cl,
+        method=method,
+        reference=reference,
+        fixed=fixed_values,
+        without_es=without_es,
     )
     payload = result.to_dict()
     experiment = "+".join(d.name for d in experiments)

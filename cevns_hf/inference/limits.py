@@ -106,13 +106,18 @@ def _cls_parameter_limit(
     n_toys: int,
     seed: int | None,
     backend: str,
+    without_es: bool,
 ) -> ParameterLimit:
     linear = _linear_poi(family, param.name)
     check_calculator(calculator, n_toys)
-    ref = reference_value(exps, family, param.name, fixed=fixed) if reference is None else float(reference)
+    ref = (
+        reference_value(exps, family, param.name, fixed=fixed, without_es=without_es)
+        if reference is None
+        else float(reference)
+    )
     hypothesis = Hypothesis.from_mapping(family.name, {**fixed, param.name: ref})
     log.info("CLs limit on %s through %s, reference %s", param.name, linear.name, hypothesis)
-    lw = linear_workspace(exps, hypothesis, linear.name)
+    lw = linear_workspace(exps, hypothesis, linear.name, without_es=without_es)
     result = cls_upper_limit(lw.spec, cl=cl, method=calculator, n_toys=n_toys, seed=seed, backend=backend)
     upper = _parameter_from_x(linear, result.observed * lw.scale)
     expected = tuple(math.nan if (v := _parameter_from_x(linear, x * lw.scale)) is None else v for x in result.expected)
@@ -143,6 +148,7 @@ def _cls_parameter_limit(
         allowed=((low_end, upper),),
         threshold=1.0 - cl,
         fixed=fixed,
+        without_es=without_es,
         details={
             "calculator": calculator,
             "linear_poi": lw.poi,
@@ -192,7 +198,14 @@ def _even_parameter(family: Family, param: Parameter) -> bool:
 
 
 def _profile_parameter_limit(
-    exps: tuple[Detector, ...], family: Family, param: Parameter, *, cl: float, fixed: dict[str, float], n_grid: int
+    exps: tuple[Detector, ...],
+    family: Family,
+    param: Parameter,
+    *,
+    cl: float,
+    fixed: dict[str, float],
+    n_grid: int,
+    without_es: bool,
 ) -> ParameterLimit:
     threshold = chi2_threshold(cl, dof=1)
     even = _even_parameter(family, param)
@@ -203,11 +216,11 @@ def _profile_parameter_limit(
         msg = f"{param.describe()} has no room around its SM value {param.sm:g} to scan"
         raise ConfigurationError(msg)
     n_side = max(4, n_grid // len(sides))
-    scan = _ProfileCurve(HypothesisLikelihood.build(exps, family, fixed=fixed), param)
+    scan = _ProfileCurve(HypothesisLikelihood.build(exps, family, fixed=fixed, without_es=without_es), param)
     grid = [float(param.sm)]
     scales: dict[int, float | None] = {}
     for sign in sides:
-        scale = rate_scale(exps, family, param, sign, fixed)
+        scale = rate_scale(exps, family, param, sign, fixed, without_es)
         scales[sign] = scale.offset
         grid.extend(float(v) for v in side_grid(param, sign, scale, n_side))
     xs = np.unique(np.asarray(grid))
@@ -275,6 +288,7 @@ def _profile_parameter_limit(
         allowed=tuple(allowed),
         threshold=threshold,
         fixed=fixed,
+        without_es=without_es,
         details={
             "twice_nll_min": best_y,
             "twice_nll_sm": scan.sm_twice_nll,
@@ -302,6 +316,7 @@ def parameter_limit(
     seed: int | None = None,
     n_grid: int = 40,
     backend: str = "numpy",
+    without_es: bool = False,
 ) -> ParameterLimit:
     """Limit on one parameter of a BSM family from the observed data.
 
@@ -328,7 +343,8 @@ def parameter_limit(
         n_toys: ``cls`` with toys: pseudo-experiments per POI value.
         seed: ``cls`` with toys: seed.
         n_grid: ``profile``: grid values (besides the SM point and the refinement).
-        backend: pyhf backend.
+        backend: pyhf backend (``cls``).
+        without_es: leave neutrino-electron scattering out of every channel.
 
     Returns:
         The limit.
@@ -363,11 +379,14 @@ def parameter_limit(
             n_toys=n_toys,
             seed=seed,
             backend=backend,
+            without_es=without_es,
         )
     if int(n_grid) < 4:
         msg = f"n_grid must be >= 4, got {n_grid!r}"
         raise ConfigurationError(msg)
-    return _profile_parameter_limit(exps, fam, param, cl=cl, fixed=fixed_values, n_grid=int(n_grid))
+    return _profile_parameter_limit(
+        exps, fam, param, cl=cl, fixed=fixed_values, n_grid=int(n_grid), without_es=without_es
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -49,16 +49,22 @@ def range_span(param: Parameter, sign: int) -> float:
 
 
 def _rate_changes(
-    experiments: Sequence[Detector], family: Family, parameter: str, values: FloatArray, fixed: Mapping[str, float]
+    experiments: Sequence[Detector],
+    family: Family,
+    parameter: str,
+    values: FloatArray,
+    fixed: Mapping[str, float],
+    without_es: bool = False,
 ) -> FloatArray:
     """sum |N_nu(hyp) - N_nu(SM)| / sum N_nu(SM) over bins and experiments (N_nu: CEvNS + ES) per value."""
+    counted = tuple(n for n in NEUTRINO_SAMPLES if not (without_es and n == "es"))
     change = np.zeros(values.size)
     total = 0.0
     for det in experiments:
         sm = det.templates()
-        nominal = sum(s.nominal for s in sm.samples if s.name in NEUTRINO_SAMPLES)
+        nominal = sum(s.nominal for s in sm.samples if s.name in counted)
         samples = grid_neutrino_samples(det, family, {parameter: [float(v) for v in values]}, fixed=fixed)
-        hyp = sum(s.nominal for s in samples)
+        hyp = sum(s.nominal for s in samples if s.name in counted)
         diff = np.asarray(hyp, dtype=float).reshape(values.size, -1) - np.asarray(nominal, dtype=float).reshape(1, -1)
         change += np.abs(diff).sum(axis=1)
         total += float(np.sum(nominal))
@@ -75,7 +81,12 @@ class RateScale:
 
 
 def rate_scale(
-    experiments: Sequence[Detector], family: Family, param: Parameter, sign: int, fixed: Mapping[str, float]
+    experiments: Sequence[Detector],
+    family: Family,
+    param: Parameter,
+    sign: int,
+    fixed: Mapping[str, float],
+    without_es: bool = False,
 ) -> RateScale:
     """Offset from the SM value (on one side) at which the neutrino rates change by ~30%.
 
@@ -85,7 +96,7 @@ def rate_scale(
     span = range_span(param, sign)
     offsets = span * np.geomspace(1e-15, 1.0, 61)
     values = param.sm + sign * offsets
-    changes = _rate_changes(experiments, family, param.name, values, fixed)
+    changes = _rate_changes(experiments, family, param.name, values, fixed, without_es)
     if not np.any(changes > 0):
         msg = (
             f"{param.name} does not change the predicted rates of {'+'.join(d.name for d in experiments)} "
@@ -105,7 +116,12 @@ def rate_scale(
 
 
 def reference_value(
-    experiments: Experiments, family: str | Family, parameter: str, *, fixed: Mapping[str, float] | None = None
+    experiments: Experiments,
+    family: str | Family,
+    parameter: str,
+    *,
+    fixed: Mapping[str, float] | None = None,
+    without_es: bool = False,
 ) -> float:
     """A parameter value changing the neutrino (CEvNS + ES) rates by ~30% (above the SM value if possible).
 
@@ -126,7 +142,7 @@ def reference_value(
     fam = resolve_family(family)
     param = fam.parameter(parameter)
     sign = 1 if param.hi > param.sm else -1
-    scale = rate_scale(exps, fam, param, sign, dict(fixed or {}))
+    scale = rate_scale(exps, fam, param, sign, dict(fixed or {}), without_es)
     offset = scale.offset if scale.offset is not None else float(scale.offsets[int(np.argmax(scale.changes))])
     return float(param.sm + sign * offset)
 

@@ -128,6 +128,7 @@ class ParameterLimit:
             an open end at the range boundary).
         threshold: Delta chi2 threshold (``profile``) or CLs level 1 - cl (``cls``).
         fixed: the other parameters held fixed.
+        without_es: neutrino-electron scattering was left out.
         details: method-specific information (``cls``: linear POI, its unit and scale, the POI limit and
             the reference hypothesis; ``profile``: the scanned values and Delta chi2).
     """
@@ -146,6 +147,7 @@ class ParameterLimit:
     threshold: float = math.nan
     fixed: Mapping[str, float] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
+    without_es: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the ``cevns-hf limit --json`` contract)."""
@@ -167,6 +169,7 @@ class ParameterLimit:
             "allowed_intervals": [[jsonable(a), jsonable(b)] for a, b in self.allowed],
             "threshold": jsonable(self.threshold),
             "fixed": dict(self.fixed),
+            "without_es": self.without_es,
         }
         out.update(self.details)
         return out

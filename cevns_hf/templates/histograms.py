@@ -8,7 +8,7 @@ and the binning. All histograms share the experiment's bin layout, e.g. (energy,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,6 +89,13 @@ class Templates:
     def sample_names(self) -> tuple[str, ...]:
         """Names of the samples."""
         return tuple(s.name for s in self.samples)
+
+    def without(self, names: Sequence[str]) -> Templates:
+        """These templates with the samples called ``names`` left out (e.g. ``("es",)``)."""
+        if not names:
+            return self
+        kept = tuple(s for s in self.samples if s.name not in names)
+        return Templates(self.experiment, self.axes, kept, self.observed, self.cevns_by_flavour)
 
     def totals(self) -> dict[str, float]:
         """Expected events per sample in the analysis region at nominal nuisances."""

@@ -32,9 +32,12 @@ from cevns_hf.workspace.build import build_workspace
 __all__ = [
     "BSM_POI",
     "BSM_SOURCES",
+    "MIN_SIGNAL_EVENTS",
     "Experiments",
     "LinearWorkspace",
+    "UninformativeHypothesisError",
     "bsm_samples",
+    "check_informative",
     "hypothesis_workspace",
     "linear_workspace",
     "mu_bsm_upper_bound",
@@ -87,27 +90,62 @@ def with_samples(tmpl: Templates, extra: Sequence[Sample]) -> Templates:
     return replace(tmpl, samples=(*tmpl.samples, *extra))
 
 
-def templates_of(experiments: Sequence[Detector], model: PhysicsModel | None) -> list[Templates]:
-    """Templates of each detector at a hypothesis (the SM for ``None``)."""
-    return [d.templates(model) for d in experiments]
+def templates_of(
+    experiments: Sequence[Detector], model: PhysicsModel | None, *, without_es: bool = False
+) -> list[Templates]:
+    """Templates of each detector at a hypothesis (the SM for ``None``), without the ES sample if asked."""
+    drop = ("es",) if without_es else ()
+    return [d.templates(model).without(drop) for d in experiments]
+
+
+#: A BSM workspace whose BSM change is below this many events in every channel tests nothing.
+MIN_SIGNAL_EVENTS = 1e-3
+
+
+def check_informative(hypothesis: Hypothesis, deltas: Sequence[Sequence[Sample]], names: Sequence[str]) -> None:
+    """Refuse a BSM change too small to test: sum_bins |Delta| below :data:`MIN_SIGNAL_EVENTS` everywhere.
+
+    pyhf's CLs of such a workspace is 1 whatever the data: it would look like a test and mean nothing.
+    """
+    largest = max((float(np.sum(np.abs(s.nominal))) for ch in deltas for s in ch), default=0.0)
+    if largest < MIN_SIGNAL_EVENTS:
+        msg = (
+            f"{hypothesis} changes the predicted events of {'+'.join(names)} by {largest:.3g} at most "
+            f"(sum over bins of |BSM - SM|), below {MIN_SIGNAL_EVENTS:g} event: a workspace testing it would be "
+            "uninformative (CLs = 1 whatever the data); choose a hypothesis farther from the Standard Model"
+        )
+        raise UninformativeHypothesisError(msg)
+
+
+class UninformativeHypothesisError(ConfigurationError):
+    """A hypothesis whose BSM change is too small for a workspace to test it."""
 
 
 #: Experiments as the public functions accept them: ``"csi2021+lar2020"``, a Detector, or a sequence of those.
 Experiments = str | Detector | Sequence[str | Detector]
 
 
-def hypothesis_workspace(experiments: Experiments, hypothesis: Hypothesis) -> dict[str, Any]:
-    """Workspace testing ``hypothesis``: SM background plus the BSM change with POI ``mu_bsm``."""
+def hypothesis_workspace(
+    experiments: Experiments, hypothesis: Hypothesis, *, without_es: bool = False
+) -> dict[str, Any]:
+    """Workspace testing ``hypothesis``: SM background plus the BSM change with POI ``mu_bsm``.
+
+    Args:
+        experiments: the channels (names or detectors).
+        hypothesis: the BSM hypothesis (not the SM).
+        without_es: leave neutrino-electron scattering out of every channel (background and BSM change).
+
+    Raises:
+        UninformativeHypothesisError: the BSM change is below :data:`MIN_SIGNAL_EVENTS` events.
+    """
     dets = detectors.resolve(experiments)
     if hypothesis.is_sm:
         msg = f"{hypothesis} is the Standard Model: there is no BSM change to test; give a non-zero coupling"
         raise ConfigurationError(msg)
-    sm = templates_of(dets, None)
-    hyp = templates_of(dets, hypothesis.model())
+    sm = templates_of(dets, None, without_es=without_es)
+    hyp = templates_of(dets, hypothesis.model(), without_es=without_es)
     deltas = [bsm_samples(a, b) for a, b in zip(sm, hyp, strict=True)]
-    if not any(deltas):
-        msg = f"{hypothesis} does not change any template of {'+'.join(d.name for d in dets)}"
-        raise ConfigurationError(msg)
+    check_informative(hypothesis, deltas, [d.name for d in dets])
     upper = mu_bsm_upper_bound(sm, deltas)
     full = [with_samples(t, d) for t, d in zip(sm, deltas, strict=True)]
     factors = {f"bsm_{n}": BSM_POI for n in BSM_SOURCES}
@@ -126,7 +164,9 @@ class LinearWorkspace:
     reference: Hypothesis
 
 
-def linear_workspace(experiments: Experiments, hypothesis: Hypothesis, poi: str) -> LinearWorkspace:
+def linear_workspace(
+    experiments: Experiments, hypothesis: Hypothesis, poi: str, *, without_es: bool = False
+) -> LinearWorkspace:
     """Workspace whose POI is the quantity X of the family's :class:`LinearPOI` named ``poi``.
 
     The reference hypothesis gives Delta(X_ref); the BSM samples carry Delta / (X_ref / scale) and the POI
@@ -149,8 +189,9 @@ def linear_workspace(experiments: Experiments, hypothesis: Hypothesis, poi: str)
         msg = f"{poi} is linear only with the other couplings at their SM values; got {hypothesis}"
         raise ConfigurationError(msg)
     scale = 10.0 ** math.floor(math.log10(x_ref))
-    sm = templates_of(dets, None)
-    hyp = templates_of(dets, hypothesis.model())
+    sm = templates_of(dets, None, without_es=without_es)
+    hyp = templates_of(dets, hypothesis.model(), without_es=without_es)
+    check_informative(hypothesis, [bsm_samples(a, b) for a, b in zip(sm, hyp, strict=True)], [d.name for d in dets])
     factor = scale / x_ref
     deltas = [
         [

@@ -65,6 +65,7 @@ def build_patchset(
     grid: Mapping[str, Sequence[float]],
     *,
     fixed: Mapping[str, float] | None = None,
+    without_es: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Background-only workspace and PatchSet for a grid of one family's hypotheses.
 
@@ -73,6 +74,7 @@ def build_patchset(
         family: the BSM family (object or registered name).
         grid: parameter name -> values; every combination is a patch.
         fixed: other parameters held at given values at every point.
+        without_es: leave neutrino-electron scattering out (background-only workspace and every patch).
 
     Returns:
         (background-only workspace, patchset) as dicts; the patchset verifies against the workspace.
@@ -83,11 +85,11 @@ def build_patchset(
         msg = "the grid needs at least one parameter: a mapping name -> values"
         raise ConfigurationError(msg)
     points = grid_points(grid)
-    sm = templates_of(dets, None)
+    sm = templates_of(dets, None, without_es=without_es)
     per_point: list[list[list[Sample]]] = []
     for point in points:
         hypothesis = Hypothesis.from_mapping(family, {**(fixed or {}), **point})
-        hyp = templates_of(dets, hypothesis.model())
+        hyp = templates_of(dets, hypothesis.model(), without_es=without_es)
         per_point.append([bsm_samples(a, b) for a, b in zip(sm, hyp, strict=True)])
     # the background-only workspace has every BSM sample any point needs, with zero content
     present = [
@@ -141,6 +143,7 @@ def build_patchset(
             "references": {"hepdata": HEPDATA_PLACEHOLDER},
             "family": family.name,
             "fixed": dict(fixed or {}),
+            "without_es": without_es,
         },
         "patches": patches,
         "version": "1.0.0",
