@@ -58,6 +58,14 @@ def _validate(config: Any, source: str) -> dict[str, Any]:
         family = get_family(scan["family"])
         for name in [*scan["grid"], *scan.get("fixed", {}), *scan.get("profile", [])]:
             family.parameter(name)
+        where = f"run configuration {source}, {scan['name']}"
+        try:  # every grid value against its parameter's range, before anything is written
+            for name, axis in scan["grid"].items():
+                family.parameter(name).check(axis_values(axis))
+            for name, value in scan.get("fixed", {}).items():
+                family.parameter(name).check(value)
+        except ConfigurationError as err:
+            raise ConfigurationError(f"{where}: {err}") from None
     assert isinstance(config, dict)
     return config
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from cevns_hf.analysis import published
+from cevns_hf.bsm.family import get_family
+from cevns_hf.exceptions import CevnsHFError
 
 __all__ = ["results_markdown", "summary_markdown"]
 
@@ -41,15 +43,26 @@ def _fmt_intervals(items: Any) -> str:
     return " U ".join(f"[{lo:.4g}, {hi:.4g}]" for lo, hi in items)
 
 
-def _fmt_exact(items: Any, open_ends: Any) -> str:
+def _fmt_exact(items: Any, open_ends: Any, bounds: tuple[float, float]) -> str:
+    """Exact intervals; an end at the grid's edge is marked, as the physical bound when it is one."""
+
+    def end(value: float, is_open: bool) -> str:
+        if not is_open:
+            return f"{value:.4g}"
+        return f"{value:.4g} (physical bound)" if value in bounds else f"{value:.4g} (grid edge)"
+
     if not items:
         return "-"
-    parts = []
-    for (lo, hi), (open_lo, open_hi) in zip(items, open_ends, strict=True):
-        left = f"{lo:.4g}" + (" (grid edge)" if open_lo else "")
-        right = f"{hi:.4g}" + (" (grid edge)" if open_hi else "")
-        parts.append(f"[{left}, {right}]")
+    parts = [f"[{end(lo, ol)}, {end(hi, oh)}]" for (lo, hi), (ol, oh) in zip(items, open_ends, strict=True)]
     return " U ".join(parts)
+
+
+def _bounds(family: str, parameter: str) -> tuple[float, float]:
+    try:
+        par = get_family(family).parameter(parameter)
+    except CevnsHFError:
+        return (float("nan"), float("nan"))
+    return (par.lo, par.hi)
 
 
 def results_markdown(results: Mapping[str, Any]) -> str:
@@ -60,7 +73,8 @@ def results_markdown(results: Mapping[str, Any]) -> str:
         "Delta chi2 = twice_nll - min). 1D: the minimum and every interval end are located on the profiled "
         "curve itself (unresolved grid cells subdivided, ends solved by root finding) at Delta chi2 = 1 "
         "(1 sigma) and 2.71 (90 % CL, 1 dof); 'precision' is the largest |Delta chi2 - level| at a reported "
-        "end, and a '(grid edge)' end is bounded by the scanned range, not by the data. 2D: see the contour "
+        "end; a '(grid edge)' end is bounded by the scanned range, not by the data, and a "
+        "'(physical bound)' end by the parameter's physical range. 2D: see the contour "
         "files. No published value of these constraints is recorded in the project's reference documents, "
         "so none is shown beside them.",
         "",
@@ -82,8 +96,9 @@ def results_markdown(results: Mapping[str, Any]) -> str:
                 row += "not resolved | not resolved | "
             else:
                 ints, opens = exact["intervals"], exact["open_ends"]
-                row += f"{_fmt_exact(ints.get('1sigma'), opens.get('1sigma'))} | "
-                row += f"{_fmt_exact(ints.get('90'), opens.get('90'))} | "
+                bounds = _bounds(scan.get("family", ""), params[0])
+                row += f"{_fmt_exact(ints.get('1sigma'), opens.get('1sigma'), bounds)} | "
+                row += f"{_fmt_exact(ints.get('90'), opens.get('90'), bounds)} | "
             others = ", ".join(f"{m['x']:.4g} ({m['depth']:.2f})" for m in exact["minima"][1:]) or "-"
             row += f"{exact['precision']:.1g} (tol {exact['tolerance']:g}) | {others} |"
         elif len(params) == 1:

@@ -74,11 +74,14 @@ class Parameter:
         """Raise :class:`HypothesisError` unless every entry of ``value`` is finite and in range."""
         arr = np.asarray(value, dtype=float)
         if not np.all(np.isfinite(arr)):
-            msg = f"{self.name} must be a finite number, got {value!r}; expected {self.describe()}"
+            shown = value if arr.ndim == 0 else arr[~np.isfinite(arr)].ravel()[0]
+            msg = f"{self.name} must be a finite number, got {shown!r}; expected {self.describe()}"
             raise HypothesisError(msg)
-        too_low = np.any(arr <= self.lo) if self.lo_open else np.any(arr < self.lo)
-        if too_low or np.any(arr > self.hi):
-            msg = f"{self.name} = {value!r} is outside its physical range: expected {self.describe()}"
+        low = arr <= self.lo if self.lo_open else arr < self.lo
+        bad = low | (arr > self.hi)
+        if np.any(bad):
+            shown = value if arr.ndim == 0 else f"{float(arr[bad].ravel()[0]):g} (one of {arr.size} values)"
+            msg = f"{self.name} = {shown} is outside its physical range: expected {self.describe()}"
             raise HypothesisError(msg)
 
 

@@ -34,7 +34,12 @@ class NeutronRadiusModel:
 
     def _nucleus(self, nucleus: Nucleus) -> Nucleus:
         r_n = self.radii.get(nucleus.name)
-        return nucleus if r_n is None else nucleus.with_radii(r_n=float(r_n))
+        if r_n is None:
+            return nucleus
+        if np.ndim(r_n) > 0:  # the form factor takes one radius: a grid is evaluated point by point
+            msg = "the neutron-radius model takes one radius per nucleus, not an array"
+            raise TypeError(msg)
+        return nucleus.with_radii(r_n=float(r_n))
 
     def cevns(self, e_nu: FloatArray, t_recoil: FloatArray, nucleus: Nucleus, flavour: str) -> FloatArray:
         """SM CEvNS with the neutron radius of this hypothesis."""
