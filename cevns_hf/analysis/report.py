@@ -74,7 +74,9 @@ def results_markdown(results: Mapping[str, Any]) -> str:
         "curve itself (unresolved grid cells subdivided, ends solved by root finding) at Delta chi2 = 1 "
         "(1 sigma) and 2.71 (90 % CL, 1 dof); 'precision' is the largest |Delta chi2 - level| at a reported "
         "end; a '(grid edge)' end is bounded by the scanned range, not by the data, and a "
-        "'(physical bound)' end by the parameter's physical range. 2D: see the contour "
+        "'(physical bound)' end by the parameter's physical range. 2D: every contour point is solved on the "
+        "profiled surface along its grid edge, and cells where the surface changes by more than the largest "
+        "level are counted (the contour between solved points is drawn straight there); see the contour "
         "files. No published value of these constraints is recorded in the project's reference documents, "
         "so none is shown beside them.",
         "",
@@ -105,7 +107,15 @@ def results_markdown(results: Mapping[str, Any]) -> str:
             ints = scan.get("intervals", {})
             row += f"{_fmt_intervals(ints.get('1sigma'))} | {_fmt_intervals(ints.get('90'))} | grid | - |"
         else:
-            row += f"2D: `results/scans/{name}.json` | contours in `results/plots/scan_{name}.png` | grid | - |"
+            row += f"2D: `results/scans/{name}.json` | contours in `results/plots/scan_{name}.png` | "
+            surface = scan.get("exact_contours")
+            if surface is None:
+                row += "grid | - |"
+            else:
+                coarse = len(surface["unresolved"])
+                row += f"{surface['precision']:.1g} (tol {surface['tolerance']:g}) at contour points"
+                row += f"; {coarse} grid cell(s) coarser than the levels |" if coarse else " |"
+                row += " - |"
         lines.append(row)
     lines += ["", f"Run time: {results.get('timing_s', {}).get('total', float('nan')):.0f} s.", ""]
     return "\n".join(lines)

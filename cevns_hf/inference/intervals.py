@@ -13,7 +13,7 @@ r"""Confidence levels, intervals and contours of Delta chi2 curves and surfaces:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy import special, stats
@@ -222,7 +222,12 @@ _CORNER_EDGES = ((3, 0), (0, 1), (1, 2), (2, 3))
 
 
 def marching_squares(
-    x: Sequence[float] | FloatArray, y: Sequence[float] | FloatArray, z: FloatArray, value: float
+    x: Sequence[float] | FloatArray,
+    y: Sequence[float] | FloatArray,
+    z: FloatArray,
+    value: float,
+    *,
+    edge_points: Mapping[tuple[int, int, int], tuple[float, float]] | None = None,
 ) -> list[FloatArray]:
     """Iso-lines of ``z[i, j]`` (at ``(x[i], y[j])``) at ``value``: a marching-squares fallback for contourpy.
 
@@ -234,6 +239,9 @@ def marching_squares(
         y: second-axis coordinates (length m).
         z: values of shape (n, m).
         value: the level.
+        edge_points: crossing points to use instead of the linear interpolation, keyed by edge:
+            ``(0, i, j)`` the edge from ``(x[i], y[j])`` to ``(x[i+1], y[j])``, ``(1, i, j)`` the edge from
+            ``(x[i], y[j])`` to ``(x[i], y[j+1])`` (e.g. crossings solved on the function itself).
 
     Returns:
         Polylines as (k, 2) arrays of (x, y); a closed line repeats its first point at the end.
@@ -244,7 +252,7 @@ def marching_squares(
         msg = f"z has shape {zz.shape}, expected {(xs.size, ys.size)}"
         raise ConfigurationError(msg)
     below = zz < value
-    points: dict[tuple[int, int, int], tuple[float, float]] = {}
+    points: dict[tuple[int, int, int], tuple[float, float]] = dict(edge_points or {})
     links: dict[tuple[int, int, int], list[tuple[int, int, int]]] = {}
 
     def edge_key(i: int, j: int, a: int, b: int) -> tuple[int, int, int]:

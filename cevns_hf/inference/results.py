@@ -17,6 +17,7 @@ import numpy as np
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference.exact import ExactCurve
+from cevns_hf.inference.exact_contours import ExactContours
 from cevns_hf.inference.intervals import DEFAULT_LEVELS, Interval, contours, intervals, level_value
 
 __all__ = [
@@ -275,6 +276,8 @@ class ScanResult:
         exact: 1D scans: the curve refined on the profile likelihood itself (minima and interval ends to a
             stated tolerance, :mod:`cevns_hf.inference.exact`); :meth:`intervals` and :attr:`best_fit` use it.
         exact_profiled: profiled physics parameters at the exact best fit.
+        exact_contours: 2D scans: the minimum and the contour points solved on the profiled surface
+            (:mod:`cevns_hf.inference.exact_contours`); :meth:`contours` and :attr:`best_fit` use it.
     """
 
     experiments: tuple[str, ...]
@@ -290,6 +293,7 @@ class ScanResult:
     without_es: bool = False
     exact: ExactCurve | None = None
     exact_profiled: Mapping[str, float] = field(default_factory=dict)
+    exact_contours: ExactContours | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -324,6 +328,9 @@ class ScanResult:
         """
         if self.exact is not None:
             return {self.parameters[0]: self.exact.best_fit, **self.exact_profiled, "twice_nll": self.exact.minimum}
+        if self.exact_contours is not None:
+            (px, py), (bx, by) = self.parameters, self.exact_contours.best_fit
+            return {px: bx, py: by, "twice_nll": self.exact_contours.minimum}
         idx = self.best_index
         out = {p: float(self.grid[p][i]) for p, i in zip(self.parameters, idx, strict=True)}
         for name, values in self.profiled.items():
@@ -357,6 +364,8 @@ class ScanResult:
         if len(self.parameters) != 2:
             msg = f"contours need a 2D scan, this one has {len(self.parameters)} axes"
             raise ConfigurationError(msg)
+        if self.exact_contours is not None and isinstance(level, str) and level in self.exact_contours.contours:
+            return list(self.exact_contours.contours[level])
         x, y = self.parameters
         return contours(self.grid[x], self.grid[y], self.delta_chi2, level, dof=2)
 
@@ -393,6 +402,8 @@ class ScanResult:
             out["profiled_values"] = {k: _nested(v) for k, v in self.profiled.items()}
         if self.exact is not None:
             out["exact"] = self.exact.to_dict()
+        if self.exact_contours is not None:
+            out["exact_contours"] = self.exact_contours.to_dict()
         if len(self.parameters) == 1:
             ivs = {lv: self.intervals(lv) for lv in levels}
             out["intervals"] = {lv: [[iv.lo, iv.hi] for iv in v] for lv, v in ivs.items()}

@@ -53,6 +53,7 @@ from cevns_hf._typing import FloatArray
 from cevns_hf.bsm.family import Family, resolve_family
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference.exact import DEFAULT_TOLERANCE, refine_curve
+from cevns_hf.inference.exact_contours import refine_contours
 from cevns_hf.inference.executors import SubmitGather, map_tasks
 from cevns_hf.inference.intervals import DEFAULT_LEVELS, as_axis, is_geometric, level_value
 from cevns_hf.inference.profile import HypothesisLikelihood
@@ -280,8 +281,9 @@ def profile_scan(
             its physical range).
         profile_points: size of the default inner grids.
         refine_iterations: golden-section steps refining a profiled parameter (0: coarse grid only).
-        exact: 1D scans: locate the minima and every interval end on the profiled curve itself
-            (:func:`cevns_hf.inference.exact.refine_curve`), refining unresolved cells automatically.
+        exact: locate the minimum and every interval end (1D, :func:`cevns_hf.inference.exact.refine_curve`)
+            or contour point (2D, :func:`cevns_hf.inference.exact_contours.refine_contours`) on the profiled
+            likelihood itself.
         tolerance: largest accepted |Delta chi2 - level| at an exact interval end.
         profile_starts: refinements started from the lowest ``profile_starts`` local minima of the coarse
             grid (separate valleys); the best result is kept.
@@ -377,4 +379,23 @@ def profile_scan(
         at_best = _run_task(replace(template, points=np.array([[curve.best_fit]])))
         best_profiled = {name: float(at_best.profiled[0, q]) for q, (name, _, _) in enumerate(profiled)}
         result = replace(result, exact=curve, exact_profiled=best_profiled)
+    elif exact and len(names) == 2:
+        template = tasks[0]
+
+        def evaluate2d(points: FloatArray) -> FloatArray:
+            return _run_task(replace(template, points=np.asarray(points, dtype=float).reshape(-1, 2))).twice_nll
+
+        x_axis, y_axis = axes[names[0]], axes[names[1]]
+        surface = refine_contours(
+            x_axis,
+            y_axis,
+            twice_nll,
+            evaluate2d,
+            {lv: level_value(lv, 2) for lv in DEFAULT_LEVELS},
+            tol=tolerance,
+            log_x=is_geometric(x_axis),
+            log_y=is_geometric(y_axis),
+        )
+        log.info("exact contours: %d extra evaluations, precision %.2g", surface.n_evaluations, surface.precision)
+        result = replace(result, exact_contours=surface)
     return result
