@@ -54,12 +54,14 @@ __all__ = [
     "PAPER_ENERGY_EDGES",
     "PAPER_TIME_EDGES",
     "SIGMA_SSB_BINNED",
+    "SSB_ENERGY_SHAPES",
     "SSB_MODELS",
     "SSB_TIME_SHAPES",
     "CsI2021",
     "CsI2021Config",
     "CsI2021Setup",
     "SSBTimeFit",
+    "fit_ssb_energy_spectrum",
     "fit_ssb_time_slope",
     "neutrino_samples",
     "setup",
@@ -96,6 +98,13 @@ BINNINGS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 SSB_MODELS: tuple[str, ...] = ("smooth", "binned")
 #: time shapes of the smooth SSB before the time efficiency: "flat" (steady state) or "exponential" (fitted)
 SSB_TIME_SHAPES: tuple[str, ...] = ("flat", "exponential")
+#: energy spectra of the smooth SSB: "histogram" (AC counts per energy bin) or "fit" (eps_E x exp-cubic fit)
+SSB_ENERGY_SHAPES: tuple[str, ...] = ("histogram", "fit")
+#: degree of the polynomial in the exponent of the fitted SSB energy spectrum (chi2 / ndf on 2-PE bins of
+#: the 1295 AC events: 118/25 for 1, 37.5/24 for 2, 17.2/23 for 3)
+_SSB_ENERGY_DEGREE = 3
+#: step of the fine PE grid of the fitted SSB energy spectrum [PE]
+_SSB_ENERGY_STEP_PE = 0.01
 #: (config) SSB normalisation uncertainty of the binned model (alpha_3)
 SIGMA_SSB_BINNED = 0.021
 #: range of the unbinned maximum-likelihood fit of the SSB time slope [1/us]
@@ -164,6 +173,8 @@ class CsI2021Config:
     ssb_model: str = "smooth"
     #: smooth SSB time shape before the time efficiency: "flat" or "exponential" (slope fitted to the AC times)
     ssb_time: str = "flat"
+    #: smooth SSB energy spectrum: "histogram" (AC counts per energy bin) or "fit" (:func:`fit_ssb_energy_spectrum`)
+    ssb_energy: str = "histogram"
     #: release scintillation-response systematic model used for alpha_4 (0 or 1)
     quenching_model: int = 0
     #: 1-sigma beam-timing shift for alpha_6 [us] (assumption: 50 ns; see docs/model.md)
@@ -184,6 +195,7 @@ class CsI2021Config:
         _choice("binning", self.binning, tuple(BINNINGS))
         _choice("ssb_model", self.ssb_model, SSB_MODELS)
         _choice("ssb_time", self.ssb_time, SSB_TIME_SHAPES)
+        _choice("ssb_energy", self.ssb_energy, SSB_ENERGY_SHAPES)
         if self.sigma_ssb is not None and not (np.isfinite(self.sigma_ssb) and self.sigma_ssb >= 0):
             msg = f"sigma_ssb must be a non-negative number or None; got {self.sigma_ssb!r}"
             raise ConfigurationError(msg)
@@ -339,11 +351,49 @@ def fit_ssb_time_slope(times: FloatArray, config: CsI2021Config) -> SSBTimeFit:
     return SSBTimeFit(lam, 1.0 / float(np.sqrt(n * variance)), n)
 
 
+def fit_ssb_energy_spectrum(pe: FloatArray, config: CsI2021Config) -> FloatArray:
+    """Expected AC events per analysis energy bin from an unbinned fit of a smooth spectrum.
+
+    Density on the region [x_0, x_n] (PE): p(x) = eps_E(x) exp(sum_{k=1}^{3} a_k u^k) / Z(a), u = x / x_n,
+    with eps_E the release's nominal energy efficiency (``effCoefficients.txt``; the AC events pass the
+    same cuts as the coincidence events) and Z(a) its integral on a 0.01-PE grid. The a_k maximise
+    ln L = sum_i sum_k a_k u_i^k - N ln Z(a) (the factors eps_E(x_i) do not depend on a). The degree 3 is
+    the lowest that describes the AC spectrum: Pearson chi2 / ndf on 2-PE bins 118/25, 37.5/24, 17.2/23
+    for degrees 1, 2, 3. Returns N int_{bin i} p(x) dx, which sums to N.
+    """
+    x = np.asarray(pe, dtype=float)
+    n = x.size
+    if n < _SSB_ENERGY_DEGREE + 1:
+        msg = f"the SSB energy fit needs at least {_SSB_ENERGY_DEGREE + 1} AC events in the region; found {n}"
+        raise DataError(msg)
+    e0, e1 = config.energy_edges[0], config.energy_edges[-1]
+    fine = np.linspace(e0, e1, max(round((e1 - e0) / _SSB_ENERGY_STEP_PE), 1) + 1)
+    centres = 0.5 * (fine[1:] + fine[:-1])
+    effs = loaders.csi2021_coefficients("effCoefficients.txt", expected_rows=3)
+    log_w = np.log(np.clip(_efficiency(effs[0], centres) * np.diff(fine), 1e-300, None))
+    powers = np.stack([(centres / e1) ** (k + 1) for k in range(_SSB_ENERGY_DEGREE)])
+    sums = np.array([np.sum((x / e1) ** (k + 1)) for k in range(_SSB_ENERGY_DEGREE)])
+
+    def nll(a: FloatArray) -> float:
+        return float(-(a @ sums) + n * special.logsumexp(log_w + a @ powers))
+
+    def grad(a: FloatArray) -> FloatArray:
+        logp = log_w + a @ powers
+        p = np.exp(logp - special.logsumexp(logp))
+        return np.asarray(-sums + n * (powers @ p), dtype=float)
+
+    best = optimize.minimize(nll, np.zeros(_SSB_ENERGY_DEGREE), jac=grad, method="BFGS", options={"gtol": 1e-8})
+    logp = log_w + best.x @ powers
+    p = np.exp(logp - special.logsumexp(logp))
+    return np.asarray(n * bin_fine(p, fine, np.asarray(config.energy_edges)), dtype=float)
+
+
 def smooth_ssb(config: CsI2021Config) -> tuple[FloatArray, SSBTimeFit]:
     """Smooth steady-state background template from the anti-coincidence (AC) events.
 
     B_ij = n_i T_j, with n_i the AC events of the region in energy bin i (the energy spectrum, where the
-    AC data are plentiful) and T_j :func:`ssb_time_fractions` (flat, or with the slope of
+    AC data are plentiful; with ``ssb_energy="fit"`` the expectation of :func:`fit_ssb_energy_spectrum`
+    instead of the counts) and T_j :func:`ssb_time_fractions` (flat, or with the slope of
     :func:`fit_ssb_time_slope` for ``ssb_time="exponential"``), so that sum_ij B_ij = N_AC, the AC
     count of the region (the AC window has the length of the coincidence window: the AC count is the
     SSB expectation; coherent-model.md: SSB 1286 from the AC data, 1295 AC events in the region). This
@@ -355,12 +405,15 @@ def smooth_ssb(config: CsI2021Config) -> tuple[FloatArray, SSBTimeFit]:
     """
     events = loaders.csi2021_events_in_region("dataBeamOnAC.txt", config.energy_edges, config.time_edges)
     fit = fit_ssb_time_slope(events[:, 1], config)
-    energy, _ = np.histogram(events[:, 0], bins=np.asarray(config.energy_edges))
+    if config.ssb_energy == "fit":
+        energy = fit_ssb_energy_spectrum(events[:, 0], config)
+    else:
+        energy = np.histogram(events[:, 0], bins=np.asarray(config.energy_edges))[0].astype(float)
     slope = fit.slope_per_us if config.ssb_time == "exponential" else 0.0
     logger.debug(
         "CsI 2021 SSB time slope %.4f +- %.4f /us (%d AC events)", fit.slope_per_us, fit.error_per_us, fit.n_events
     )
-    return np.outer(energy.astype(float), ssb_time_fractions(config, slope)), fit
+    return np.outer(energy, ssb_time_fractions(config, slope)), fit
 
 
 def _steady_state(config: CsI2021Config) -> tuple[FloatArray, float]:
