@@ -11,17 +11,23 @@ Model:
       P(x) = (a(1+b))^(1+b)/Gamma(1+b) x^b exp(-a(1+b)x), a = 0.0749/Eee, b = 9.56 Eee [keVee].
     * Energy efficiency a/(1+exp(-b(x-c))) + d in PE (``effCoefficients.txt``; nominal, two variants),
       clipped at zero; time efficiency 1 for t < 0.52 us and exp(-0.0494/us (t - 0.52 us)) after.
-    * Region PE < 60, 0 <= t < 6 us; the published 9 x 11 binning.
+    * Region PE < 60, 0 <= t < 6 us; ``binning`` "paper" (the published 9 x 11, default) or "fine"
+      (2-PE bins; 0.0625 us to 2 us, 0.25 us to 6 us: 30 x 48). Every template and the data follow it.
     * BRN and NIN: release energy PDFs (efficiency already applied) x time PDFs with the time
-      efficiency, normalised to 18.4 and 5.6 events in the region; SSB: the binned anti-coincidence data.
+      efficiency, normalised to 18.4 and 5.6 events in the region.
+    * Steady-state background (SSB), ``ssb_model``: "smooth" (default, :func:`smooth_ssb`): the
+      anti-coincidence (AC) energy spectrum x a time shape eps_t(t) exp(-lambda t), lambda = 0 (flat steady
+      state; the AC times carry the time efficiency: fitted, lambda = -0.015 +- 0.016 /us), normalised to
+      the 1295 AC events of the region, alpha_3 = 1/sqrt(N_AC) = 2.78 %; "binned": the AC histogram
+      itself with alpha_3 = 2.1 % (the model before; on fine bins its empty bins must be filled by CEvNS).
 The *(config)* values come from analysis configurations published by COHERENT member groups
 (``coherent-model.md``); every one of them is a field of :class:`CsI2021Config`.
 
 Nuisance parameters (the alpha's of the reference chi-square, ``physics.md`` section 7):
 alpha_0 flux x efficiency (11.45%, CEvNS and ES), alpha_1 BRN (25%), alpha_2 NIN (35%),
-alpha_3 SSB (2.1%), alpha_4 quenching shape (release systematic model), alpha_5 CEvNS-only
-normalisation (3.8%), alpha_6 beam timing (shift of all beam-related time PDFs), alpha_7 energy
-efficiency shape (release variants).
+alpha_3 SSB (smooth: 1/sqrt(N_AC) = 2.78%; binned: 2.1%), alpha_4 quenching shape (release systematic
+model), alpha_5 CEvNS-only normalisation (3.8%), alpha_6 beam timing (shift of all beam-related time PDFs),
+alpha_7 energy efficiency shape (release variants). ``docs/model.md`` measures what each does to the fit.
 """
 
 from __future__ import annotations
