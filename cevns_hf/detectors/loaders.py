@@ -26,6 +26,7 @@ __all__ = [
     "Efficiency",
     "csi2021_coefficients",
     "csi2021_events",
+    "csi2021_events_in_region",
     "csi2021_flux_time_marginals",
     "csi2021_pdf",
     "lar2020_acceptance",
@@ -93,6 +94,19 @@ def csi2021_events(name: str, energy_edges: Sequence[float], time_edges: Sequenc
     table = load_table("csi2021", name)
     counts, _, _ = np.histogram2d(table[:, 0], table[:, 1], bins=[np.asarray(energy_edges), np.asarray(time_edges)])
     return counts
+
+
+def csi2021_events_in_region(name: str, energy_edges: Sequence[float], time_edges: Sequence[float]) -> FloatArray:
+    """Unbinned (PE, t) events of ``dataBeamOnC.txt`` / ``dataBeamOnAC.txt`` inside the binned region, shape (n, 2).
+
+    The region is the one :func:`csi2021_events` histograms (numpy's convention: every bin half open but the
+    last, which includes its upper edge), so ``len(result) == csi2021_events(...).sum()``.
+    """
+    table = load_table("csi2021", name)
+    e, t = np.asarray(energy_edges, dtype=float), np.asarray(time_edges, dtype=float)
+    pe, time = table[:, 0], table[:, 1]
+    inside = (pe >= e[0]) & (pe <= e[-1]) & (time >= t[0]) & (time <= t[-1])
+    return np.asarray(table[inside], dtype=float)
 
 
 def csi2021_flux_time_marginals() -> tuple[FloatArray, dict[str, FloatArray]]:
