@@ -16,7 +16,7 @@ import click
 
 from cevns_hf._version import __version__
 from cevns_hf.cli._errors import CevnsHFCLIError, friendly
-from cevns_hf.cli._types import experiment_option, with_f90
+from cevns_hf.cli._types import binning_option, experiment_option, with_binning, with_f90
 from cevns_hf.cli.data import data
 from cevns_hf.cli.limit import limit
 from cevns_hf.cli.scan import scan
@@ -79,11 +79,14 @@ def predict(experiments: tuple[Detector, ...], hypothesis: str | None, as_json: 
         click.echo(f"{experiments[0].name:10s} {name:8s} {value:12.2f}")
 
 
-def _spec(experiments: tuple[Detector, ...], lar_f90: bool, without_es: bool = False) -> dict[str, Any]:
+def _spec(
+    experiments: tuple[Detector, ...], lar_f90: bool, without_es: bool = False, binning: str | None = None
+) -> dict[str, Any]:
     from cevns_hf.workspace import build as workspace
 
     drop = ("es",) if without_es else ()
-    return workspace.build_workspace([d.templates().without(drop) for d in with_f90(experiments, lar_f90)])
+    dets = with_binning(with_f90(experiments, lar_f90), binning)
+    return workspace.build_workspace([d.templates().without(drop) for d in dets])
 
 
 _without_es = click.option(
@@ -97,13 +100,14 @@ _lar_f90 = click.option("--lar-f90", is_flag=True, help="LAr 2020 in the full 12
 @cli.command()
 @experiment_option()
 @_lar_f90
+@binning_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly
-def fit(experiments: tuple[Detector, ...], lar_f90: bool, as_json: bool) -> None:
+def fit(experiments: tuple[Detector, ...], lar_f90: bool, binning: str | None, as_json: bool) -> None:
     """Maximum-likelihood fit of the SM model to the observed data (pyhf, MINUIT)."""
     from cevns_hf.inference.fit import fit as _fit
 
-    result = _fit(_spec(experiments, lar_f90)).to_dict()
+    result = _fit(_spec(experiments, lar_f90, binning=binning)).to_dict()
     result["experiment"] = "+".join(d.name for d in experiments)
     if as_json:
         _echo_json(result)
@@ -123,6 +127,7 @@ def fit(experiments: tuple[Detector, ...], lar_f90: bool, as_json: bool) -> None
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @_lar_f90
 @_without_es
+@binning_option
 @friendly
 def workspace_cmd(
     experiments: tuple[Detector, ...],
@@ -132,6 +137,7 @@ def workspace_cmd(
     force: bool,
     lar_f90: bool,
     without_es: bool,
+    binning: str | None,
 ) -> None:
     """Write the HistFactory JSON workspace of a data set (validated by pyhf).
 
@@ -146,7 +152,7 @@ def workspace_cmd(
     if hypothesis is None:
         if poi is not None:
             raise click.UsageError("--poi needs --hypothesis (the reference point of the linear POI)")
-        spec = _spec(experiments, lar_f90, without_es)
+        spec = _spec(experiments, lar_f90, without_es, binning)
     else:
         from cevns_hf.bsm.family import parse_hypothesis
         from cevns_hf.workspace.hypothesis import hypothesis_workspace, linear_workspace
@@ -154,6 +160,7 @@ def workspace_cmd(
         if lar_f90:
             raise click.UsageError("--lar-f90 is available for the SM workspace only")
         hyp = parse_hypothesis(hypothesis)
+        experiments = with_binning(experiments, binning)
         if poi is None:
             spec = hypothesis_workspace(experiments, hyp, without_es=without_es)
         else:

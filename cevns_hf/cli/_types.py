@@ -14,7 +14,15 @@ import click
 from cevns_hf.detectors.base import Detector
 from cevns_hf.exceptions import CevnsHFError
 
-__all__ = ["ExperimentsType", "experiment_option", "with_f90"]
+__all__ = [
+    "BINNINGS",
+    "ExperimentsType",
+    "binning_option",
+    "experiment_option",
+    "with_binning",
+    "with_f90",
+    "with_option",
+]
 
 
 def __dir__() -> list[str]:
@@ -50,19 +58,42 @@ def experiment_option(help_text: str = "Data set(s), fitted jointly (e.g. csi202
     )
 
 
-def with_f90(experiments: tuple[Detector, ...], lar_f90: bool) -> tuple[Detector, ...]:
-    """Apply ``--lar-f90`` (``use_f90=True``) to the detectors that have an F90 axis; refuse it otherwise."""
-    if not lar_f90:
-        return experiments
+def with_option(experiments: tuple[Detector, ...], flag: str, **options: Any) -> tuple[Detector, ...]:
+    """Configure the detectors that have every option (e.g. ``use_f90=True`` for ``--lar-f90``); refuse the
+    flag when none of the chosen detectors has them."""
     out, applied = [], False
     for det in experiments:
         config = getattr(det, "config", None)
-        if config is not None and hasattr(config, "use_f90"):
-            out.append(det.configure(use_f90=True))
+        if config is not None and all(hasattr(config, k) for k in options):
+            out.append(det.configure(**options))
             applied = True
         else:
             out.append(det)
     if not applied:
         names = "+".join(d.name for d in experiments)
-        raise click.UsageError(f"--lar-f90 needs a detector with an F90 axis (lar2020); got --experiment {names}")
+        raise click.UsageError(f"{flag} does not apply to --experiment {names} (no detector with that option)")
     return tuple(out)
+
+
+def with_f90(experiments: tuple[Detector, ...], lar_f90: bool) -> tuple[Detector, ...]:
+    """Apply ``--lar-f90`` (``use_f90=True``) to the detectors that have an F90 axis; refuse it otherwise."""
+    return with_option(experiments, "--lar-f90", use_f90=True) if lar_f90 else experiments
+
+
+#: ``--binning`` choices (CsI 2021: the paper's 9 x 11 bins, or 2 PE x 0.0625/0.25 us).
+BINNINGS = ("paper", "fine")
+
+
+def binning_option(func: F) -> F:
+    """The ``--binning`` option (detectors with a ``binning`` input, e.g. CsI 2021)."""
+    return click.option(
+        "--binning",
+        type=click.Choice(BINNINGS),
+        default=None,
+        help="CsI 2021 binning: paper (9 x 11, default) or fine (2 PE x 0.0625 us up to 2 us, then 0.25 us).",
+    )(func)
+
+
+def with_binning(experiments: tuple[Detector, ...], binning: str | None) -> tuple[Detector, ...]:
+    """Apply ``--binning`` to the detectors that have a ``binning`` input; refuse it otherwise."""
+    return with_option(experiments, "--binning", binning=binning) if binning else experiments

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cevns_hf.cli._errors import friendly
-from cevns_hf.cli._types import experiment_option
+from cevns_hf.cli._types import binning_option, experiment_option, with_binning
 
 if TYPE_CHECKING:
     from cevns_hf.detectors.base import Detector
@@ -96,6 +96,7 @@ def _summary(result: Any, levels: tuple[str, ...]) -> list[str]:
     help="Minimise over this family parameter at every grid point (inner grid: its range, 21 points, or LO:HI:N).",
 )
 @click.option("--without-es", is_flag=True, help="Leave neutrino-electron scattering out (CsI 2021).")
+@binning_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Run on a local Dask cluster of N processes.")
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on the Dask scheduler at ADDRESS.")
@@ -111,6 +112,7 @@ def scan(
     fixed: str | None,
     profiles: tuple[str, ...],
     without_es: bool,
+    binning: str | None,
     as_json: bool,
     workers: int | None,
     scheduler: str | None,
@@ -150,7 +152,7 @@ def scan(
 
     def run(executor: Any) -> Any:
         return profile_scan(
-            experiments,
+            with_binning(experiments, binning),
             fam,
             grid,
             fixed=fixed_values,
