@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 
 
 def _progress(items: list[Any], desc: str, enabled: bool) -> Any:
-    if not enabled:
+    """A tqdm progress bar over ``items`` on a terminal only (never into a log file or a pipe)."""
+    if not enabled or not sys.stderr.isatty():
         return items
     try:
         from tqdm import tqdm

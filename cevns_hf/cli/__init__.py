@@ -38,9 +38,14 @@ def _echo_json(payload: Any) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cevns-hf")
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
-def cli(verbose: int) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Errors only.")
+def cli(verbose: int, quiet: bool) -> None:
     """HistFactory / pyhf statistical models for CEvNS at COHERENT."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if quiet:
+        level = logging.ERROR
+    if verbose == 0:  # Dask's distributed logs only with -v
+        logging.getLogger("distributed").setLevel(max(level, logging.ERROR))
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
@@ -239,6 +244,23 @@ def patchset(
     atomic_write_text(output / "BkgOnly.json", dumps(bkg), overwrite=force)
     atomic_write_text(output / "patchset.json", dumps(ps), overwrite=force)
     click.echo(f"{output / 'BkgOnly.json'} and {output / 'patchset.json'}: {len(ps['patches'])} patches", err=True)
+
+
+@cli.command("detectors")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def detectors_cmd(as_json: bool) -> None:
+    """List the registered detectors (the --experiment choices), their neutrino source and data releases."""
+    from cevns_hf import detectors
+
+    table = {
+        name: {"description": d.description, "source": d.source.name, "releases": list(d.releases)}
+        for name, d in sorted(detectors.DETECTORS.items())
+    }
+    if as_json:
+        _echo_json(table)
+        return
+    for name, row in table.items():
+        click.echo(f"{name}: {row['description']} (source {row['source']}; releases {', '.join(row['releases'])})")
 
 
 @cli.command()

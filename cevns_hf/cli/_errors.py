@@ -43,5 +43,8 @@ def friendly(func: F) -> F:
             raise CevnsHFCLIError(str(err)) from err
         except OSError as err:
             raise CevnsHFCLIError(f"{type(err).__name__}: {err}") from err
+        except KeyboardInterrupt:  # Ctrl-C: one line, no traceback; atomic writes leave no partial file
+            click.echo("Interrupted.", err=True)
+            raise SystemExit(130) from None
 
     return wrapper  # type: ignore[return-value]

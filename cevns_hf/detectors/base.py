@@ -90,4 +90,6 @@ class ConfiguredDetector:
             name = getattr(self, "name", type(self).__name__)
             msg = f"detector {name!r} has no option {unknown[0]!r}; valid options: {', '.join(valid)}"
             raise ConfigurationError(msg)
-        return dataclasses.replace(self, config=dataclasses.replace(self.config, **options))
+        replaced = getattr(self.config, "replaced", None)  # a config whose fields depend on each other
+        config = replaced(**options) if callable(replaced) else dataclasses.replace(self.config, **options)
+        return dataclasses.replace(self, config=config)

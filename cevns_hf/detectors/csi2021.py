@@ -32,10 +32,12 @@ alpha_7 energy efficiency shape (release variants). ``docs/model.md`` measures w
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import optimize, special
@@ -212,6 +214,19 @@ class CsI2021Config:
         _check_edges("energy_edges", self.energy_edges, 0.0, None)
         # the release's event lists stop at 6 us (shared/data/coherent/README.md)
         _check_edges("time_edges", self.time_edges, 0.0, 6.0)
+
+    def replaced(self, **changes: Any) -> CsI2021Config:
+        """A copy with ``changes``; edges that came from ``binning`` follow a new ``binning``.
+
+        (``dataclasses.replace`` would carry the resolved edges of the old binning over.)
+        """
+        if "binning" in changes:
+            energy, time = BINNINGS[self.binning]
+            if "energy_edges" not in changes and self.energy_edges == tuple(float(x) for x in energy):
+                changes["energy_edges"] = ()
+            if "time_edges" not in changes and self.time_edges == tuple(float(x) for x in time):
+                changes["time_edges"] = ()
+        return dataclasses.replace(self, **changes)
 
 
 def _eee_nuclear(coeffs: FloatArray, t_mev: FloatArray) -> FloatArray:

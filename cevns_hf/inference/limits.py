@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyhf
-from scipy import optimize
 
 from cevns_hf import detectors
 from cevns_hf._typing import FloatArray
@@ -24,6 +23,7 @@ from cevns_hf.bsm.family import Family, Hypothesis, LinearPOI, Parameter, resolv
 from cevns_hf.detectors.base import Detector
 from cevns_hf.exceptions import CevnsHFError, ConfigurationError
 from cevns_hf.inference.cls import check_calculator, check_cl, cls_upper_limit, model_and_data, pyhf_backend
+from cevns_hf.inference.exact import refine_curve
 from cevns_hf.inference.intervals import chi2_threshold
 from cevns_hf.inference.profile import HypothesisLikelihood
 from cevns_hf.inference.reference_point import rate_scale, reference_value, side_grid
@@ -231,49 +231,20 @@ def _profile_parameter_limit(
         xs = np.concatenate([-xs[:0:-1], xs])
         ys = np.concatenate([ys[:0:-1], ys])
 
-    def f(x: float) -> float:
-        return scan(abs(x)) if even else scan(x)
+    def evaluate(values: FloatArray) -> FloatArray:
+        return scan.many(np.abs(values) if even else values)
 
-    # refine the minimum between the neighbours of the best grid point
-    i = int(np.argmin(ys))
-    best_x, best_y = float(xs[i]), float(ys[i])
-    lo_i, hi_i = max(i - 1, 0), min(i + 1, xs.size - 1)
-    if hi_i > lo_i:
-        res = optimize.minimize_scalar(
-            lambda x: f(x) if math.isfinite(f(x)) else math.inf,
-            bounds=(float(xs[lo_i]), float(xs[hi_i])),
-            method="bounded",
-            options={"xatol": 1e-3 * float(xs[hi_i] - xs[lo_i]), "maxiter": 12},
-        )
-        if math.isfinite(float(res.fun)) and float(res.fun) < best_y:
-            best_x, best_y = float(res.x), float(res.fun)
-    delta = ys - best_y
-    # crossings of Delta chi2 = threshold between neighbours, refined with brentq
-    crossings: list[tuple[float, bool]] = []  # (x, rising: allowed on the left)
-    for k in range(xs.size - 1):
-        a, b = float(xs[k]), float(xs[k + 1])
-        da, db = delta[k] - threshold, delta[k + 1] - threshold
-        if da * db < 0:
-            root = optimize.brentq(
-                lambda x: f(x) - best_y - threshold, a, b, xtol=1e-6 * abs(b - a), rtol=1e-10, maxiter=50
-            )
-            crossings.append((float(root), bool(da < 0)))
-    # allowed intervals, walking up from the lower end of the scan (None: open at the end of the range)
-    allowed: list[tuple[float | None, float | None]] = []
-    inside = bool(delta[0] < threshold)
-    start: float | None = None
-    for x, rising in crossings:
-        if rising:  # allowed on the left of x
-            allowed.append((start, x))
-            inside = False
-        else:
-            start, inside = x, True
-    if inside:
-        allowed.append((start, None))
+    # minima and crossings located on the profiled curve itself (cevns_hf.inference.exact)
+    curve = refine_curve(xs, ys, evaluate, {"cl": threshold}, log_x=False)
+    best_x, best_y = curve.best_fit, curve.minimum
+    allowed: list[tuple[float | None, float | None]] = [
+        (None if iv.open_lo else iv.lo, None if iv.open_hi else iv.hi) for iv in curve.intervals["cl"]
+    ]
     upper = allowed[-1][1] if allowed else None
     lower = allowed[0][0] if allowed else None
     if even and best_x < 0:
         best_x = -best_x
+    delta = curve.twice_nll - best_y
     return ParameterLimit(
         family=family.name,
         parameter=param.name,
@@ -293,7 +264,11 @@ def _profile_parameter_limit(
             "twice_nll_min": best_y,
             "twice_nll_sm": scan.sm_twice_nll,
             "delta_chi2_sm": scan.sm_twice_nll - best_y,
-            "scan": {"values": [float(x) for x in xs], "delta_chi2": [float(d) for d in delta]},
+            "scan": {"values": [float(x) for x in curve.x], "delta_chi2": [float(d) for d in delta]},
+            "precision": curve.precision,
+            "tolerance": curve.tolerance,
+            "minima": [{"x": m.x, "depth": m.depth} for m in curve.minima],
+            "unresolved": [list(c) for c in curve.unresolved],
             "rate_scale": {("+" if s > 0 else "-"): v for s, v in scales.items()},
             "n_fits": len(scan.cache) - 1,
             "failed_fits": list(scan.failed),
@@ -324,12 +299,13 @@ def parameter_limit(
       ``mu_nu_mu_sq``): the CLs upper limit on the linear quantity X from a linear-POI workspace built at a
       reference point (default: :func:`reference_value`, a ~30% rate change), mapped back with
       ``LinearPOI.from_poi``. A parameter of either sign entering squared gets lower = -upper.
-    * ``method="profile"``: -2 ln L of the hypothesis workspace at mu_bsm = 1 (all nuisances profiled, scipy
-      optimizer) on a grid of the parameter: ``n_grid`` values, linear out to 8 x the offset of a 30% rate
+    * ``method="profile"``: -2 ln L of the hypothesis workspace at mu_bsm = 1 (all nuisances profiled by the fast
+      engine) on a grid of the parameter: ``n_grid`` values, linear out to 8 x the offset of a 30% rate
       change and geometric beyond it to the end of the range (one side and mirrored for a parameter entering
-      squared), plus the SM point; the minimum is refined between its neighbours and every crossing of
-      Delta chi2 = chi2_1dof quantile(cl) (2.706 at 90%) is found with brentq. The limits are the outermost
-      crossings (None where the likelihood stays below the threshold up to the end of the range).
+      squared), plus the SM point; minima and every crossing of Delta chi2 = chi2_1dof quantile(cl) (2.706 at
+      90%) are located on the profiled curve itself (:func:`cevns_hf.inference.exact.refine_curve`: unresolved
+      cells subdivided, |Delta chi2 - level| < 0.01 at the ends; ``details["precision"]``). The limits are the
+      outermost crossings (None where the likelihood stays below the threshold up to the end of the range).
 
     Args:
         experiments: data sets (``"csi2021"``, ``"csi2021+lar2020"`` or a list).

@@ -1,7 +1,8 @@
 """Safe file output: write to a temporary file in the target directory, then rename.
 
-A reader never sees a half-written file, and an existing file is never replaced unless the caller
-asked for it (``overwrite=True``).
+A reader never sees a half-written file, an existing file (or a symlink, dangling or not) is never replaced
+unless the caller asked for it (``overwrite=True``), and new files get the mode the umask gives (0o666 &
+~umask), like any file a user creates, not mkstemp's private 0600.
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ def __dir__() -> list[str]:
     return __all__
 
 
+def _umask_mode() -> int:
+    """The mode a new regular file gets under the current umask (0o666 & ~umask)."""
+    current = os.umask(0)
+    os.umask(current)
+    return 0o666 & ~current
+
+
 def _check_target(path: Path, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
+    if (path.exists() or path.is_symlink()) and not overwrite:
         msg = f"refusing to overwrite existing file {str(path)!r} (overwrite=False)"
         raise OutputExistsError(msg)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +54,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: 
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600: shared outputs follow the umask instead
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -66,6 +75,7 @@ def atomic_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, ove
     os.close(fd)
     try:
         shutil.copyfile(src, tmp)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
