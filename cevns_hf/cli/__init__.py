@@ -20,6 +20,7 @@ from cevns_hf.cli._types import binning_option, experiment_option, with_binning,
 from cevns_hf.cli.data import data
 from cevns_hf.cli.limit import limit
 from cevns_hf.cli.scan import scan
+from cevns_hf.cli.templates import templates
 
 if TYPE_CHECKING:
     from cevns_hf.detectors.base import Detector
@@ -52,6 +53,7 @@ def cli(verbose: int, quiet: bool) -> None:
 cli.add_command(data)
 cli.add_command(limit)
 cli.add_command(scan)
+cli.add_command(templates)
 
 
 _hypothesis = click.option(

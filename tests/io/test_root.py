@@ -1,0 +1,59 @@
+"""ROOT templates out (cevns-hf templates): names, edges, titles, variances, every variation, the manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import uproot
+from click.testing import CliRunner
+
+from cevns_hf import detectors
+from cevns_hf.cli import cli
+from cevns_hf.io.root import read_histograms
+
+
+def test_templates_command_writes_every_histogram_with_titles_and_variances(tmp_path: Path) -> None:
+    out = tmp_path / "t.root"
+    result = CliRunner().invoke(cli, ["templates", "--experiment", "csi2021+lar2020", "--lar-f90", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    csi = detectors.templates("csi2021")
+    with uproot.open(out) as f:
+        manifest = json.loads(str(f["manifest"]))
+        assert set(manifest["channels"]) == {"csi2021", "lar2020"}
+        h = f["csi2021/cevns"]
+        assert h.classname == "TH2D"
+        assert "cevns" in h.title
+        np.testing.assert_allclose(h.values(), csi.sample("cevns").nominal, rtol=1e-12)
+        np.testing.assert_allclose(h.axis(0).edges(), csi.axes[0].edges)
+        np.testing.assert_allclose(h.axis(1).edges(), csi.axes[1].edges)
+        assert h.member("fXaxis").member("fTitle") == "energy [PE]"
+        assert h.member("fYaxis").member("fTitle") == "time [us]"
+        assert np.all(h.variances() == 0.0)  # templates are expectations
+        data = f["csi2021/data"]
+        np.testing.assert_allclose(data.variances(), csi.observed)
+        # a normalisation variation is written too, not only the shapes
+        up = f["csi2021/ssb_alpha_3_up"].values()
+        sigma = csi.sample("ssb").norms["alpha_3"]
+        np.testing.assert_allclose(up, csi.sample("ssb").nominal * (1 + sigma), rtol=1e-12)
+        assert manifest["channels"]["csi2021"]["samples"]["ssb"]["systematics"]["alpha_3"]["kind"] == "norm"
+        lar = f["lar2020/cevns"]
+        assert lar.classname == "TH3D"
+        assert lar.values().shape == (12, 8, 10)
+        assert lar.member("fYaxis").member("fTitle") == "f90"
+    names = read_histograms(out)
+    expected = {"csi2021/data", "csi2021/cevns", "csi2021/es", "lar2020/data", "lar2020/cevns"}
+    assert expected <= set(names)
+
+
+def test_templates_without_es_and_no_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "t.root"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["templates", "--experiment", "csi2021", "--without-es", "-o", str(out)]).exit_code == 0
+    assert not any(k.startswith("csi2021/es") for k in read_histograms(out))
+    before = out.read_bytes()
+    again = runner.invoke(cli, ["templates", "--experiment", "csi2021", "-o", str(out)])
+    assert again.exit_code == 2
+    assert "refusing to overwrite" in again.output
+    assert out.read_bytes() == before
