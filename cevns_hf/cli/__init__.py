@@ -16,7 +16,14 @@ import click
 
 from cevns_hf._version import __version__
 from cevns_hf.cli._errors import CevnsHFCLIError, friendly
-from cevns_hf.cli._types import binning_option, experiment_option, with_binning, with_f90
+from cevns_hf.cli._types import (
+    binning_option,
+    experiment_option,
+    template_option,
+    with_binning,
+    with_f90,
+    with_templates,
+)
 from cevns_hf.cli.data import data
 from cevns_hf.cli.limit import limit
 from cevns_hf.cli.scan import scan
@@ -87,12 +94,16 @@ def predict(experiments: tuple[Detector, ...], hypothesis: str | None, as_json: 
 
 
 def _spec(
-    experiments: tuple[Detector, ...], lar_f90: bool, without_es: bool = False, binning: str | None = None
+    experiments: tuple[Detector, ...],
+    lar_f90: bool,
+    without_es: bool = False,
+    binning: str | None = None,
+    user_templates: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     from cevns_hf.workspace import build as workspace
 
     drop = ("es",) if without_es else ()
-    dets = with_binning(with_f90(experiments, lar_f90), binning)
+    dets = with_templates(with_binning(with_f90(experiments, lar_f90), binning), user_templates)
     return workspace.build_workspace([d.templates().without(drop) for d in dets])
 
 
@@ -108,13 +119,20 @@ _lar_f90 = click.option("--lar-f90", is_flag=True, help="LAr 2020 in the full 12
 @experiment_option()
 @_lar_f90
 @binning_option
+@template_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly
-def fit(experiments: tuple[Detector, ...], lar_f90: bool, binning: str | None, as_json: bool) -> None:
+def fit(
+    experiments: tuple[Detector, ...],
+    lar_f90: bool,
+    binning: str | None,
+    user_templates: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Maximum-likelihood fit of the SM model to the observed data (pyhf, MINUIT)."""
     from cevns_hf.inference.fit import fit as _fit
 
-    result = _fit(_spec(experiments, lar_f90, binning=binning)).to_dict()
+    result = _fit(_spec(experiments, lar_f90, binning=binning, user_templates=user_templates)).to_dict()
     result["experiment"] = "+".join(d.name for d in experiments)
     if as_json:
         _echo_json(result)
@@ -135,6 +153,7 @@ def fit(experiments: tuple[Detector, ...], lar_f90: bool, binning: str | None, a
 @_lar_f90
 @_without_es
 @binning_option
+@template_option
 @friendly
 def workspace_cmd(
     experiments: tuple[Detector, ...],
@@ -145,6 +164,7 @@ def workspace_cmd(
     lar_f90: bool,
     without_es: bool,
     binning: str | None,
+    user_templates: tuple[str, ...],
 ) -> None:
     """Write the HistFactory JSON workspace of a data set (validated by pyhf).
 
@@ -159,7 +179,7 @@ def workspace_cmd(
     if hypothesis is None:
         if poi is not None:
             raise click.UsageError("--poi needs --hypothesis (the reference point of the linear POI)")
-        spec = _spec(experiments, lar_f90, without_es, binning)
+        spec = _spec(experiments, lar_f90, without_es, binning, user_templates)
     else:
         from cevns_hf.bsm.family import parse_hypothesis
         from cevns_hf.workspace.hypothesis import hypothesis_workspace, linear_workspace
@@ -167,7 +187,7 @@ def workspace_cmd(
         if lar_f90:
             raise click.UsageError("--lar-f90 is available for the SM workspace only")
         hyp = parse_hypothesis(hypothesis)
-        experiments = with_binning(experiments, binning)
+        experiments = with_templates(with_binning(experiments, binning), user_templates)
         if poi is None:
             spec = hypothesis_workspace(experiments, hyp, without_es=without_es)
         else:

@@ -19,9 +19,11 @@ __all__ = [
     "ExperimentsType",
     "binning_option",
     "experiment_option",
+    "template_option",
     "with_binning",
     "with_f90",
     "with_option",
+    "with_templates",
 ]
 
 
@@ -97,3 +99,48 @@ def binning_option(func: F) -> F:
 def with_binning(experiments: tuple[Detector, ...], binning: str | None) -> tuple[Detector, ...]:
     """Apply ``--binning`` to the detectors that have a ``binning`` input; refuse it otherwise."""
     return with_option(experiments, "--binning", binning=binning) if binning else experiments
+
+
+def template_option(func: F) -> F:
+    """The repeatable ``--template [CHANNEL/]SAMPLE=FILE.root:PATH`` option (a user's own nominal from ROOT)."""
+    return click.option(
+        "--template",
+        "user_templates",
+        multiple=True,
+        metavar="[CHANNEL/]SAMPLE=FILE.root:PATH",
+        help="Replace a sample's nominal by a ROOT histogram (same binning as the channel). Repeatable.",
+    )(func)
+
+
+def with_templates(experiments: tuple[Detector, ...], specs: tuple[str, ...]) -> tuple[Detector, ...]:
+    """Wrap the detectors named by ``--template`` items in :class:`~cevns_hf.detectors.override.WithTemplates`."""
+    if not specs:
+        return experiments
+    from cevns_hf.detectors.override import WithTemplates
+    from cevns_hf.io.root import read_template
+
+    chosen: dict[str, dict[str, Any]] = {}
+    for item in specs:
+        target, eq, location = item.partition("=")
+        path, colon, key = location.rpartition(":")
+        if not eq or not colon or not path or not key or not target.strip():
+            raise click.UsageError(f"--template expects [CHANNEL/]SAMPLE=FILE.root:PATH, got {item!r}")
+        channel, slash, sample = target.strip().rpartition("/")
+        if not slash:
+            if len(experiments) != 1:
+                names = ", ".join(d.name for d in experiments)
+                raise click.UsageError(f"--template {item!r}: name the channel (CHANNEL/SAMPLE), one of {names}")
+            channel = experiments[0].name
+        det = next((d for d in experiments if d.name == channel), None)
+        if det is None:
+            names = ", ".join(d.name for d in experiments)
+            raise click.UsageError(f"--template {item!r}: no channel {channel!r}; channels: {names}")
+        tmpl = det.templates()
+        if sample not in tmpl.sample_names:
+            raise click.UsageError(
+                f"--template {item!r}: {channel} has no sample {sample!r}; samples: {', '.join(tmpl.sample_names)}"
+            )
+        if sample in chosen.setdefault(channel, {}):
+            raise click.UsageError(f"--template: {channel}/{sample} given twice")
+        chosen[channel][sample] = read_template(path, key, tmpl.axes)
+    return tuple(WithTemplates(d, chosen[d.name]) if d.name in chosen else d for d in experiments)

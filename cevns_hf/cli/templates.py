@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 import click
 
 from cevns_hf.cli._errors import friendly
-from cevns_hf.cli._types import binning_option, experiment_option, with_binning, with_f90
+from cevns_hf.cli._types import (
+    binning_option,
+    experiment_option,
+    template_option,
+    with_binning,
+    with_f90,
+    with_templates,
+)
 
 if TYPE_CHECKING:
     from cevns_hf.detectors.base import Detector
@@ -28,6 +35,7 @@ def __dir__() -> list[str]:
 @click.option("--lar-f90", is_flag=True, help="LAr 2020 in the 12 x 8 x 10 (energy, F90, time) layout (TH3D).")
 @click.option("--without-es", is_flag=True, help="Leave neutrino-electron scattering out.")
 @binning_option
+@template_option
 @friendly
 def templates(
     experiments: tuple[Detector, ...],
@@ -37,6 +45,7 @@ def templates(
     lar_f90: bool,
     without_es: bool,
     binning: str | None,
+    user_templates: tuple[str, ...],
 ) -> None:
     """Write nominal templates, +-1 sigma variations of every nuisance, the data and a manifest (ROOT, uproot).
 
@@ -53,7 +62,7 @@ def templates(
     if hypothesis is not None:
         hyp = parse_hypothesis(hypothesis)
         model, label = hyp.model(), str(hyp)
-    dets = with_binning(with_f90(experiments, lar_f90), binning)
+    dets = with_templates(with_binning(with_f90(experiments, lar_f90), binning), user_templates)
     drop = ("es",) if without_es else ()
     written = write_templates(
         [d.templates(model).without(drop) for d in dets], output, overwrite=force, hypothesis=label

@@ -30,7 +30,7 @@ from cevns_hf.exceptions import ConfigurationError, DataError, OutputExistsError
 from cevns_hf.templates.histograms import Axis, Templates
 from cevns_hf.workspace.modifiers import variations
 
-__all__ = ["histogram_name", "read_histograms", "write_templates"]
+__all__ = ["histogram_name", "read_histograms", "read_template", "write_templates"]
 
 
 def __dir__() -> list[str]:
@@ -184,3 +184,43 @@ def read_histograms(path: str | os.PathLike[str]) -> dict[str, FloatArray]:
     except (OSError, ValueError, KeyError) as err:
         msg = f"cannot read histograms from {str(path)!r}: {err}"
         raise DataError(msg) from err
+
+
+def read_template(path: str | os.PathLike[str], key: str, axes: Sequence[Axis]) -> FloatArray:
+    """Bin contents of histogram ``key`` of a ROOT file, checked against a channel's binning.
+
+    Args:
+        path: the ROOT file.
+        key: the histogram's path inside the file (e.g. ``csi2021/ssb`` or ``h_ssb``).
+        axes: the channel's axes; the histogram must have as many axes, with the same edges (to 1e-9).
+
+    Returns:
+        The contents, shaped as the channel's histograms.
+
+    Raises:
+        DataError: unreadable file, missing or non-histogram key.
+        ConfigurationError: different dimensions or bin edges (the message gives both).
+    """
+    uproot = _uproot()
+    try:
+        with uproot.open(path) as f:
+            if key not in f:
+                available = sorted(k for k, c in f.classnames(cycle=False).items() if c.startswith("TH"))
+                msg = f"{str(path)!r} has no histogram {key!r}; histograms in the file: {available}"
+                raise DataError(msg)
+            hist = f[key]
+            values = np.asarray(hist.values(), dtype=float)
+            edges = [np.asarray(hist.axis(k).edges(), dtype=float) for k in range(values.ndim)]
+    except (OSError, ValueError) as err:
+        msg = f"cannot read {key!r} from {str(path)!r}: {err}"
+        raise DataError(msg) from err
+    want = [np.asarray(a.edges, dtype=float) for a in axes]
+    same = len(edges) == len(want) and all(
+        e.shape == w.shape and np.allclose(e, w, atol=1e-9) for e, w in zip(edges, want, strict=False)
+    )
+    if not same:
+        got = [list(map(float, e)) for e in edges]
+        expected = {a.name: list(a.edges) for a in axes}
+        msg = f"{path!s}:{key} has bin edges {got}; the channel's are {expected}"
+        raise ConfigurationError(msg)
+    return values

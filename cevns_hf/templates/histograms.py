@@ -97,6 +97,34 @@ class Templates:
         kept = tuple(s for s in self.samples if s.name not in names)
         return Templates(self.experiment, self.axes, kept, self.observed, self.cevns_by_flavour)
 
+    def with_nominal(self, name: str, nominal: FloatArray) -> Templates:
+        """These templates with the nominal of sample ``name`` replaced (a user's own template).
+
+        The sample keeps its normalisation uncertainties (relative, so they apply to the new nominal); its
+        shape variations are rescaled bin by bin by new / old nominal, so they keep their relative size.
+
+        Raises:
+            ConfigurationError: unknown sample, or a histogram of another shape or with negative or
+                non-finite entries.
+        """
+        old = self.sample(name)
+        new = np.asarray(nominal, dtype=float)
+        if new.shape != np.shape(old.nominal):
+            msg = (
+                f"the template for {self.experiment}/{name} has shape {new.shape}; the channel's binning is "
+                f"{np.shape(old.nominal)} ({' x '.join(a.name for a in self.axes)})"
+            )
+            raise ConfigurationError(msg)
+        if not np.all(np.isfinite(new)) or np.any(new < 0):
+            msg = f"the template for {self.experiment}/{name} must have finite, non-negative bin contents"
+            raise ConfigurationError(msg)
+        base = np.asarray(old.nominal, dtype=float)
+        ratio = np.divide(new, base, out=np.ones_like(new), where=base > 0)
+        shapes = {k: (np.asarray(u) * ratio, np.asarray(d) * ratio) for k, (u, d) in old.shapes.items()}
+        replaced = Sample(old.name, new, old.norms, shapes)
+        samples = tuple(replaced if s.name == name else s for s in self.samples)
+        return Templates(self.experiment, self.axes, samples, self.observed, self.cevns_by_flavour)
+
     def totals(self) -> dict[str, float]:
         """Expected events per sample in the analysis region at nominal nuisances."""
         return {s.name: s.total for s in self.samples}

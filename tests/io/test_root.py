@@ -57,3 +57,65 @@ def test_templates_without_es_and_no_overwrite(tmp_path: Path) -> None:
     assert again.exit_code == 2
     assert "refusing to overwrite" in again.output
     assert out.read_bytes() == before
+
+
+def _write_hist(path: Path, key: str, values: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> None:
+    with uproot.recreate(path) as f:
+        f[key] = (values, x_edges, y_edges)
+
+
+def test_user_template_from_root_replaces_a_sample_in_workspace_and_fit(tmp_path: Path) -> None:
+    csi = detectors.templates("csi2021")
+    ssb = csi.sample("ssb").nominal * 1.1
+    edges = [np.asarray(a.edges) for a in csi.axes]
+    user = tmp_path / "user.root"
+    _write_hist(user, "my_ssb", ssb, *edges)
+    out = tmp_path / "ws.json"
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["workspace", "--experiment", "csi2021", "--template", f"ssb={user}:my_ssb", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    spec = json.loads(out.read_text())
+    written = next(s for s in spec["channels"][0]["samples"] if s["name"] == "ssb")
+    np.testing.assert_allclose(written["data"], ssb.ravel(), rtol=1e-11)
+    fit = runner.invoke(
+        cli, ["fit", "--experiment", "csi2021+lar2020", "--template", f"csi2021/ssb={user}:my_ssb", "--json"]
+    )
+    assert fit.exit_code == 0, fit.output
+    # a wrong binning is refused with both binnings in the message, and nothing is written
+    _write_hist(tmp_path / "bad.root", "h", np.ones((3, 2)), np.array([0.0, 1, 2, 3]), np.array([0.0, 1, 2]))
+    bad = runner.invoke(
+        cli,
+        [
+            "workspace",
+            "--experiment",
+            "csi2021",
+            "--template",
+            f"ssb={tmp_path / 'bad.root'}:h",
+            "-o",
+            str(tmp_path / "x.json"),
+        ],
+    )
+    assert bad.exit_code == 2
+    assert "bin edges" in bad.output
+    assert not (tmp_path / "x.json").exists()
+    missing = runner.invoke(cli, ["fit", "--experiment", "csi2021", "--template", f"ssb={user}:nope", "--json"])
+    assert missing.exit_code == 2
+    assert "my_ssb" in missing.output  # lists the histograms in the file
+    signal = runner.invoke(
+        cli,
+        [
+            "workspace",
+            "--experiment",
+            "csi2021",
+            "--hypothesis",
+            "nsi:eps_ee_u=0.1",
+            "--template",
+            f"cevns={user}:my_ssb",
+            "-o",
+            str(tmp_path / "y.json"),
+        ],
+    )
+    assert signal.exit_code == 2
+    assert "cannot follow" in signal.output
