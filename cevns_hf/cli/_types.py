@@ -108,7 +108,8 @@ def template_option(func: F) -> F:
         "user_templates",
         multiple=True,
         metavar="[CHANNEL/]SAMPLE=FILE.root:PATH",
-        help="Replace a sample's nominal by a ROOT histogram (same binning as the channel). Repeatable.",
+        help="Replace a sample's nominal (SAMPLE 'data': the observed counts) by a ROOT histogram with the "
+        "channel's binning (e.g. from `cevns-hf data ntuple`). Repeatable.",
     )(func)
 
 
@@ -136,7 +137,7 @@ def with_templates(experiments: tuple[Detector, ...], specs: tuple[str, ...]) ->
             names = ", ".join(d.name for d in experiments)
             raise click.UsageError(f"--template {item!r}: no channel {channel!r}; channels: {names}")
         tmpl = det.templates()
-        if sample not in tmpl.sample_names:
+        if sample not in (*tmpl.sample_names, "data"):
             raise click.UsageError(
                 f"--template {item!r}: {channel} has no sample {sample!r}; samples: {', '.join(tmpl.sample_names)}"
             )

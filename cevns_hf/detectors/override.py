@@ -20,7 +20,7 @@ from cevns_hf.physics.model import PhysicsModel
 from cevns_hf.sources.base import Source
 from cevns_hf.templates.histograms import Sample, Templates
 
-__all__ = ["HYPOTHESIS_DEPENDENT", "WithTemplates"]
+__all__ = ["HYPOTHESIS_DEPENDENT", "OBSERVED", "WithTemplates"]
 
 
 def __dir__() -> list[str]:
@@ -29,11 +29,13 @@ def __dir__() -> list[str]:
 
 #: Samples that change with the hypothesis.
 HYPOTHESIS_DEPENDENT = ("cevns", "es")
+#: The key that replaces the observed counts instead of a sample.
+OBSERVED = "data"
 
 
 @dataclasses.dataclass(frozen=True)
 class WithTemplates:
-    """``inner`` with the nominal of each sample in ``nominals`` replaced (a Detector itself)."""
+    """``inner`` with the nominal of each sample in ``nominals`` replaced (the key ``"data"``: the observed counts)."""
 
     inner: Detector
     nominals: Mapping[str, FloatArray]
@@ -71,7 +73,7 @@ class WithTemplates:
             raise ConfigurationError(msg)
         out = self.inner.templates(model)
         for sample, values in self.nominals.items():
-            out = out.with_nominal(sample, values)
+            out = out.with_observed(values) if sample == OBSERVED else out.with_nominal(sample, values)
         return out
 
     def neutrino_samples(self, model: PhysicsModel) -> tuple[Sample, ...]:

@@ -30,7 +30,7 @@ from cevns_hf.exceptions import ConfigurationError, DataError, OutputExistsError
 from cevns_hf.templates.histograms import Axis, Templates
 from cevns_hf.workspace.modifiers import variations
 
-__all__ = ["histogram_name", "read_histograms", "read_template", "write_templates"]
+__all__ = ["histogram_name", "read_histograms", "read_template", "write_histogram", "write_templates"]
 
 
 def __dir__() -> list[str]:
@@ -224,3 +224,35 @@ def read_template(path: str | os.PathLike[str], key: str, axes: Sequence[Axis]) 
         msg = f"{path!s}:{key} has bin edges {got}; the channel's are {expected}"
         raise ConfigurationError(msg)
     return values
+
+
+def write_histogram(
+    path: str | os.PathLike[str],
+    key: str,
+    title: str,
+    axes: Sequence[Axis],
+    values: FloatArray,
+    variances: FloatArray,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write one histogram with the channel's axes to a new ROOT file (complete or absent; mode from the umask)."""
+    uproot = _uproot()
+    target = Path(path)
+    if (target.exists() or target.is_symlink()) and not overwrite:
+        msg = f"refusing to overwrite existing file {str(target)!r} (overwrite=False)"
+        raise OutputExistsError(msg)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        with uproot.recreate(tmp) as out:
+            out[key] = _th(uproot, key.rsplit("/", maxsplit=1)[-1], title, axes, values, variances)
+        current = os.umask(0)
+        os.umask(current)
+        os.chmod(tmp, 0o666 & ~current)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

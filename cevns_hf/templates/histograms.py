@@ -125,6 +125,21 @@ class Templates:
         samples = tuple(replaced if s.name == name else s for s in self.samples)
         return Templates(self.experiment, self.axes, samples, self.observed, self.cevns_by_flavour)
 
+    def with_observed(self, observed: FloatArray) -> Templates:
+        """These templates with other observed counts (e.g. a user's events binned by
+        :func:`cevns_hf.io.ntuple.histogram_events`); shape and non-negativity are checked."""
+        new = np.asarray(observed, dtype=float)
+        if new.shape != np.shape(self.observed):
+            msg = (
+                f"the data for {self.experiment} have shape {new.shape}; "
+                f"the channel's binning is {np.shape(self.observed)}"
+            )
+            raise ConfigurationError(msg)
+        if not np.all(np.isfinite(new)) or np.any(new < 0):
+            msg = f"the data for {self.experiment} must be finite, non-negative counts"
+            raise ConfigurationError(msg)
+        return Templates(self.experiment, self.axes, self.samples, new, self.cevns_by_flavour)
+
     def totals(self) -> dict[str, float]:
         """Expected events per sample in the analysis region at nominal nuisances."""
         return {s.name: s.total for s in self.samples}

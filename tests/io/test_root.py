@@ -119,3 +119,28 @@ def test_user_template_from_root_replaces_a_sample_in_workspace_and_fit(tmp_path
     )
     assert signal.exit_code == 2
     assert "cannot follow" in signal.output
+
+
+def test_data_ntuple_bins_a_users_tree_and_feeds_a_fit(tmp_path: Path) -> None:
+    csi = detectors.templates("csi2021")
+    rng = np.random.default_rng(7)
+    pe = rng.uniform(0.0, 70.0, 3000)  # some beyond the 60 PE region
+    t = rng.exponential(2.0, 3000)
+    events = tmp_path / "events.root"
+    with uproot.recreate(events) as f:
+        tree = f.mktree("tree", {"pe": "f8", "t_us": "f8"})  # a TTree, as experiments write them
+        tree.extend({"pe": pe, "t_us": t})
+    out = tmp_path / "binned.root"
+    runner = CliRunner()
+    args = ["data", "ntuple", "--experiment", "csi2021", "--input", f"{events}:tree", "--branches", "pe,t_us"]
+    result = runner.invoke(cli, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    expected, _, _ = np.histogram2d(pe, t, bins=[np.asarray(a.edges) for a in csi.axes])
+    with uproot.open(out) as f:
+        np.testing.assert_array_equal(f["data"].values(), expected)
+    fit = runner.invoke(cli, ["fit", "--experiment", "csi2021", "--template", f"data={out}:data", "--json"])
+    assert fit.exit_code == 0, fit.output
+    bad = runner.invoke(cli, [*args[:-2], "--branches", "pe,nope", "-o", str(tmp_path / "x.root")])
+    assert bad.exit_code == 2
+    assert "no branch" in bad.output
+    assert not (tmp_path / "x.root").exists()
