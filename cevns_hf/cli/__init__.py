@@ -27,6 +27,7 @@ from cevns_hf.cli._types import (
 from cevns_hf.cli.data import data
 from cevns_hf.cli.limit import limit
 from cevns_hf.cli.ntuple import ntuple
+from cevns_hf.cli.response import response
 from cevns_hf.cli.scan import scan
 from cevns_hf.cli.templates import templates
 
@@ -62,6 +63,7 @@ cli.add_command(data)
 data.add_command(ntuple)
 cli.add_command(limit)
 cli.add_command(scan)
+cli.add_command(response)
 cli.add_command(templates)
 
 

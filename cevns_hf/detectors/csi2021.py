@@ -46,6 +46,7 @@ from cevns_hf._typing import FloatArray
 from cevns_hf.detectors import loaders
 from cevns_hf.detectors.base import ConfiguredDetector
 from cevns_hf.detectors.engine import RateEngine, Target, build_engine
+from cevns_hf.detectors.export import RateResponse
 from cevns_hf.detectors.response import bin_fine, gamma_smear, shifted_time_bins
 from cevns_hf.exceptions import ConfigurationError, DataError
 from cevns_hf.physics.constants import AVOGADRO
@@ -591,6 +592,13 @@ class CsI2021(ConfiguredDetector):
     def neutrino_samples(self, model: PhysicsModel) -> tuple[Sample, ...]:
         """:func:`neutrino_samples` with this detector's configuration."""
         return neutrino_samples(model, config=self.config)
+
+    def rate_response(self) -> RateResponse:
+        """The rate engine, nominal arrival-time fractions and axes (:mod:`cevns_hf.detectors.export`)."""
+        st = setup(self.config)
+        energy = next(a for a in st.axes if a.name == "energy")
+        time = next(a for a in st.axes if a.name == "time")
+        return RateResponse(st.engine, np.asarray(st.time_pdfs[0]), energy, time)
 
 
 #: The registered CsI 2021 detector (default configuration).
