@@ -241,7 +241,7 @@ FAMILY = Family(
         "G. Magill, R. Plestid, M. Pospelov, Y.-D. Tsai, PRD 98 (2018) 115015",
     ),
     linear_pois=(
-        LinearPOI("d_e_sq", "mu_B^2", "d_e", to_poi=_square, from_poi=_sqrt, fixed=("m4_mev",)),
-        LinearPOI("d_mu_sq", "mu_B^2", "d_mu", to_poi=_square, from_poi=_sqrt, fixed=("m4_mev",)),
+        LinearPOI("d_e_sq", "mu_B^2", "d_e", to_poi=_square, from_poi=_sqrt, fixed=("m4_mev",), scale=1e-18),
+        LinearPOI("d_mu_sq", "mu_B^2", "d_mu", to_poi=_square, from_poi=_sqrt, fixed=("m4_mev",), scale=1e-18),
     ),
 )

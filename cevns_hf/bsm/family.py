@@ -96,6 +96,8 @@ class LinearPOI:
         to_poi: X as a function of the parameter value (e.g. ``lambda v: v**2``).
         from_poi: the parameter value giving X (the inverse of ``to_poi`` on the parameter's range).
         fixed: other parameters that must be set (and are held fixed), e.g. ``dm41_ev2`` for sterile.
+        scale: the workspace POI is X / scale, so that it is of order one near the sensitivity; one value per
+            quantity, so every command writes the same POI unit (``f"{scale:g} {unit}"``).
     """
 
     name: str
@@ -104,6 +106,14 @@ class LinearPOI:
     to_poi: Callable[[float], float]
     from_poi: Callable[[float], float]
     fixed: tuple[str, ...] = ()
+    scale: float = 1.0
+
+    @property
+    def poi_unit(self) -> str:
+        """The unit of the workspace POI: ``"1e-18 mu_B^2"``, ``"0.01"``, or ``""`` for scale 1 and no unit."""
+        if self.scale == 1.0:
+            return self.unit
+        return f"{self.scale:g} {self.unit}".strip()
 
 
 @dataclass(frozen=True)

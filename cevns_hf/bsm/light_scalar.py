@@ -172,8 +172,8 @@ FAMILY = Family(
         "Miranda et al., JHEP 05 (2020) 130",
     ),
     linear_pois=(
-        LinearPOI("g_nu_sq", "", "g_nu", _square, math.sqrt, fixed=("mass_mev", "g_q", "g_e")),
-        LinearPOI("g_q_sq", "", "g_q", _square, math.sqrt, fixed=("mass_mev", "g_nu", "g_e")),
-        LinearPOI("g_e_sq", "", "g_e", _square, math.sqrt, fixed=("mass_mev", "g_nu", "g_q")),
+        LinearPOI("g_nu_sq", "", "g_nu", _square, math.sqrt, fixed=("mass_mev", "g_q", "g_e"), scale=1e-10),
+        LinearPOI("g_q_sq", "", "g_q", _square, math.sqrt, fixed=("mass_mev", "g_nu", "g_e"), scale=1e-10),
+        LinearPOI("g_e_sq", "", "g_e", _square, math.sqrt, fixed=("mass_mev", "g_nu", "g_q"), scale=1e-10),
     ),
 )

@@ -193,7 +193,7 @@ FAMILY = Family(
         "M. Atzori Corona et al., JHEP 09 (2022) 164",
     ),
     linear_pois=(
-        LinearPOI("mu_nu_e_sq", "mu_B^2", "mu_nu_e", _square, _root),
-        LinearPOI("mu_nu_mu_sq", "mu_B^2", "mu_nu_mu", _square, _root),
+        LinearPOI("mu_nu_e_sq", "mu_B^2", "mu_nu_e", _square, _root, scale=1e-18),
+        LinearPOI("mu_nu_mu_sq", "mu_B^2", "mu_nu_mu", _square, _root, scale=1e-18),
     ),
 )

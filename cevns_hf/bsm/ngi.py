@@ -177,7 +177,7 @@ FAMILY = Family(
     # Exactly linear only with the other two couplings at zero (c_v interferes with the SM; c_s and c_t
     # interfere with each other through the T/E term).
     linear_pois=(
-        LinearPOI("c_s_sq", "", "c_s", _square, math.sqrt),
-        LinearPOI("c_t_sq", "", "c_t", _square, math.sqrt),
+        LinearPOI("c_s_sq", "", "c_s", _square, math.sqrt, scale=1e-3),
+        LinearPOI("c_t_sq", "", "c_t", _square, math.sqrt, scale=1e-3),
     ),
 )

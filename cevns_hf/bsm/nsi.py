@@ -165,7 +165,7 @@ FAMILY = Family(
     ),
     # With only one flavour-changing coupling non-zero the rate is SM + eps^2 x (fixed template).
     linear_pois=tuple(
-        LinearPOI(f"eps_{pair}_{q}_sq", "", f"eps_{pair}_{q}", _square, math.sqrt)
+        LinearPOI(f"eps_{pair}_{q}_sq", "", f"eps_{pair}_{q}", _square, math.sqrt, scale=1e-2)
         for pair in ("emu", "etau", "mutau")
         for q in ("u", "d")
     ),

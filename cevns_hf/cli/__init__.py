@@ -175,15 +175,18 @@ def workspace_cmd(
     Without --hypothesis: the SM workspace with POI mu_cevns. With --hypothesis: the SM as background plus
     the BSM change with POI mu_bsm (1 = the hypothesis); with --poi also: the POI is the linear quantity.
     """
-    from cevns_hf.io.atomic import atomic_write_text
-    from cevns_hf.workspace.build import dumps
+    from cevns_hf.io.workspaces import poi_sidecar_path, write_workspace
 
-    if output.exists() and not force:
-        raise CevnsHFCLIError(f"refusing to overwrite existing file {str(output)!r}; pass --force to replace it")
+    for target in (output, poi_sidecar_path(output)):
+        if (target.exists() or target.is_symlink()) and not force:
+            raise CevnsHFCLIError(f"refusing to overwrite existing file {str(target)!r}; pass --force to replace it")
+    names = "+".join(d.name for d in experiments)
+    common = {"experiments": names, "without_es": without_es}
     if hypothesis is None:
         if poi is not None:
             raise click.UsageError("--poi needs --hypothesis (the reference point of the linear POI)")
         spec = _spec(experiments, lar_f90, without_es, binning, user_templates)
+        info = {"poi": "mu_cevns", "unit": "", "scale": 1.0, "meaning": "CEvNS signal strength (1 = SM)"}
     else:
         from cevns_hf.bsm.family import parse_hypothesis
         from cevns_hf.workspace.hypothesis import hypothesis_workspace, linear_workspace
@@ -194,11 +197,27 @@ def workspace_cmd(
         experiments = with_templates(with_binning(experiments, binning), user_templates)
         if poi is None:
             spec = hypothesis_workspace(experiments, hyp, without_es=without_es)
+            info = {
+                "poi": "mu_bsm",
+                "unit": "",
+                "scale": 1.0,
+                "meaning": f"scale of the BSM change: 1 = {hyp}, 0 = the Standard Model",
+                "hypothesis": str(hyp),
+            }
         else:
             lin = linear_workspace(experiments, hyp, poi, without_es=without_es)
             spec = lin.spec
+            linear = next(lp for lp in hyp.family.linear_pois if lp.name == lin.poi)
+            info = {
+                "poi": lin.poi,
+                "unit": linear.unit,
+                "scale": lin.scale,
+                "meaning": f"{lin.poi} = POI x {lin.scale:g} {linear.unit}".strip()
+                + f" ({linear.parameter} = from_poi(that); other parameters as in the hypothesis)",
+                "hypothesis": str(hyp),
+            }
             click.echo(f"POI {lin.poi} in units of {lin.unit}", err=True)
-    atomic_write_text(output, dumps(spec), overwrite=force)
+    write_workspace(output, spec, {**info, **common}, overwrite=force)
     click.echo(str(output), err=True)
 
 

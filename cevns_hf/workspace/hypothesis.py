@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -170,7 +169,7 @@ def linear_workspace(
     """Workspace whose POI is the quantity X of the family's :class:`LinearPOI` named ``poi``.
 
     The reference hypothesis gives Delta(X_ref); the BSM samples carry Delta / (X_ref / scale) and the POI
-    is X / scale, with scale the power of ten nearest to X_ref (so the POI is of order one).
+    is X / scale, with the scale the quantity declares (:attr:`LinearPOI.scale`: one POI unit per quantity).
     """
     dets = detectors.resolve(experiments)
     family = hypothesis.family
@@ -188,7 +187,7 @@ def linear_workspace(
     if any(v != family.parameter(k).sm for k, v in others.items()):
         msg = f"{poi} is linear only with the other couplings at their SM values; got {hypothesis}"
         raise ConfigurationError(msg)
-    scale = 10.0 ** math.floor(math.log10(x_ref))
+    scale = linear.scale  # one POI unit per quantity, whatever the reference point
     sm = templates_of(dets, None, without_es=without_es)
     hyp = templates_of(dets, hypothesis.model(), without_es=without_es)
     check_informative(hypothesis, [bsm_samples(a, b) for a, b in zip(sm, hyp, strict=True)], [d.name for d in dets])
@@ -215,4 +214,4 @@ def linear_workspace(
         normfactors=factors,
         poi_bounds=(0.0, upper),
     )
-    return LinearWorkspace(spec, poi, f"{scale:g} {linear.unit}".strip(), scale, hypothesis)
+    return LinearWorkspace(spec, poi, linear.poi_unit, scale, hypothesis)
