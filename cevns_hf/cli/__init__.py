@@ -260,6 +260,9 @@ def _parse_grid(items: tuple[str, ...], log: tuple[str, ...]) -> dict[str, list[
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory.")
 @click.option("--force", is_flag=True, help="Overwrite existing BkgOnly.json / patchset.json.")
 @_without_es
+@click.option(
+    "--hepdata-record", default=None, metavar="insNNNNNNN", help="INSPIRE id of the HEPData record (default: none)."
+)
 @friendly
 def patchset(
     experiments: tuple[Detector, ...],
@@ -270,6 +273,7 @@ def patchset(
     output: Path,
     force: bool,
     without_es: bool,
+    hepdata_record: str | None,
 ) -> None:
     """Background-only workspace + pyhf PatchSet over a hypothesis grid (HEPData convention)."""
     from cevns_hf.bsm.family import get_family, parse_hypothesis
@@ -285,7 +289,9 @@ def patchset(
     for target in (output / "BkgOnly.json", output / "patchset.json"):
         if target.exists() and not force:
             raise CevnsHFCLIError(f"refusing to overwrite existing file {str(target)!r}; pass --force to replace it")
-    bkg, ps = build_patchset(experiments, fam, grid, fixed=fixed_values, without_es=without_es)
+    bkg, ps = build_patchset(
+        experiments, fam, grid, fixed=fixed_values, without_es=without_es, hepdata_record=hepdata_record
+    )
     atomic_write_text(output / "BkgOnly.json", dumps(bkg), overwrite=force)
     atomic_write_text(output / "patchset.json", dumps(ps), overwrite=force)
     click.echo(f"{output / 'BkgOnly.json'} and {output / 'patchset.json'}: {len(ps['patches'])} patches", err=True)

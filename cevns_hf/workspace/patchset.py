@@ -66,6 +66,7 @@ def build_patchset(
     *,
     fixed: Mapping[str, float] | None = None,
     without_es: bool = False,
+    hepdata_record: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Background-only workspace and PatchSet for a grid of one family's hypotheses.
 
@@ -75,6 +76,8 @@ def build_patchset(
         grid: parameter name -> values; every combination is a patch.
         fixed: other parameters held at given values at every point.
         without_es: leave neutrino-electron scattering out (background-only workspace and every patch).
+        hepdata_record: the INSPIRE id of the HEPData record the patchset belongs to (``ins`` + 7 digits);
+            None writes the placeholder :data:`HEPDATA_PLACEHOLDER` and says so in the description.
 
     Returns:
         (background-only workspace, patchset) as dicts; the patchset verifies against the workspace.
@@ -132,15 +135,24 @@ def build_patchset(
                     value = sample_spec(by_name[sample.name], BSM_POI)
                     ops.append({"op": "replace", "path": f"/channels/{c}/samples/{j}", "value": value})
         patches.append({"metadata": {"name": patch_name(point), "values": list(point.values())}, "patch": ops})
+    record = HEPDATA_PLACEHOLDER if hepdata_record is None else str(hepdata_record)
+    if not re.fullmatch(r"ins[0-9]{7}", record):
+        msg = f"a HEPData record is 'ins' followed by 7 digits (INSPIRE id), e.g. ins2107613; got {record!r}"
+        raise ConfigurationError(msg)
     patchset = {
         "metadata": {
             "description": (
                 f"cevns_hf {family.name} grid over {', '.join(grid)} for {'+'.join(d.name for d in dets)}; POI mu_bsm "
-                f"(1 = the hypothesis). No HEPData record: references.hepdata is the placeholder {HEPDATA_PLACEHOLDER}."
+                "(1 = the hypothesis). "
+                + (
+                    f"HEPData record {record}."
+                    if hepdata_record
+                    else f"No HEPData record: references.hepdata is the placeholder {HEPDATA_PLACEHOLDER}."
+                )
             ),
             "digests": {"sha256": pyhf.utils.digest(bkg, algorithm="sha256")},
             "labels": list(grid),
-            "references": {"hepdata": HEPDATA_PLACEHOLDER},
+            "references": {"hepdata": record},
             "family": family.name,
             "fixed": dict(fixed or {}),
             "without_es": without_es,

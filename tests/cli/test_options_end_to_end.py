@@ -82,3 +82,16 @@ def test_binning_fine_reaches_the_workspace_and_is_refused_where_meaningless(tmp
     result = CliRunner().invoke(cli, ["fit", "--experiment", "lar2020", "--binning", "fine", "--json"])
     assert result.exit_code == 2
     assert "--binning does not apply to --experiment lar2020" in result.output
+
+
+def test_patchset_hepdata_record(tmp_path: Path) -> None:
+    out = tmp_path / "grid"
+    args = ["patchset", "--experiment", "csi2021", "--family", "magnetic_moment", "--grid", "mu_nu_mu=2e-9:4e-9:2"]
+    _run([*args, "--hepdata-record", "ins2107613", "-o", str(out)])
+    patchset = json.loads((out / "patchset.json").read_text())
+    assert patchset["metadata"]["references"]["hepdata"] == "ins2107613"
+    pyhf.PatchSet(patchset)  # the schema accepts it
+    bad = CliRunner().invoke(cli, [*args, "--hepdata-record", "2107613", "-o", str(tmp_path / "bad")])
+    assert bad.exit_code == 2
+    assert "ins" in bad.output
+    assert not (tmp_path / "bad").exists()
