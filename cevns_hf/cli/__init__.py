@@ -25,6 +25,7 @@ from cevns_hf.cli._types import (
     with_templates,
 )
 from cevns_hf.cli.data import data
+from cevns_hf.cli.diagnostics import diagnostics
 from cevns_hf.cli.limit import limit
 from cevns_hf.cli.ntuple import ntuple
 from cevns_hf.cli.response import response
@@ -63,6 +64,7 @@ cli.add_command(data)
 data.add_command(ntuple)
 cli.add_command(limit)
 cli.add_command(scan)
+cli.add_command(diagnostics)
 cli.add_command(response)
 cli.add_command(templates)
 
