@@ -79,11 +79,22 @@ def predict(experiments: tuple[Detector, ...], hypothesis: str | None, as_json: 
         click.echo(f"{experiments[0].name:10s} {name:8s} {value:12.2f}")
 
 
-def _spec(experiments: tuple[Detector, ...], lar_f90: bool, without_es: bool = False) -> dict[str, Any]:
+def _spec(
+    experiments: tuple[Detector, ...], lar_f90: bool, without_es: bool = False, linear_norms: bool = False
+) -> dict[str, Any]:
     from cevns_hf.workspace import build as workspace
 
     drop = ("es",) if without_es else ()
-    return workspace.build_workspace([d.templates().without(drop) for d in with_f90(experiments, lar_f90)])
+    templates = [d.templates().without(drop) for d in with_f90(experiments, lar_f90)]
+    return workspace.build_workspace(templates, linear_norms=linear_norms)
+
+
+_linear_norms = click.option(
+    "--linear-norms",
+    is_flag=True,
+    help="Normalisations as the exact linear mirror of the reference chi-squares (symmetric histosys with "
+    "bounds) instead of normsys (OverallSys).",
+)
 
 
 _without_es = click.option(
@@ -97,13 +108,14 @@ _lar_f90 = click.option("--lar-f90", is_flag=True, help="LAr 2020 in the full 12
 @cli.command()
 @experiment_option()
 @_lar_f90
+@_linear_norms
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly
-def fit(experiments: tuple[Detector, ...], lar_f90: bool, as_json: bool) -> None:
+def fit(experiments: tuple[Detector, ...], lar_f90: bool, linear_norms: bool, as_json: bool) -> None:
     """Maximum-likelihood fit of the SM model to the observed data (pyhf, MINUIT)."""
     from cevns_hf.inference.fit import fit as _fit
 
-    result = _fit(_spec(experiments, lar_f90)).to_dict()
+    result = _fit(_spec(experiments, lar_f90, linear_norms=linear_norms)).to_dict()
     result["experiment"] = "+".join(d.name for d in experiments)
     if as_json:
         _echo_json(result)
@@ -123,6 +135,7 @@ def fit(experiments: tuple[Detector, ...], lar_f90: bool, as_json: bool) -> None
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @_lar_f90
 @_without_es
+@_linear_norms
 @friendly
 def workspace_cmd(
     experiments: tuple[Detector, ...],
@@ -132,6 +145,7 @@ def workspace_cmd(
     force: bool,
     lar_f90: bool,
     without_es: bool,
+    linear_norms: bool,
 ) -> None:
     """Write the HistFactory JSON workspace of a data set (validated by pyhf).
 
@@ -146,7 +160,7 @@ def workspace_cmd(
     if hypothesis is None:
         if poi is not None:
             raise click.UsageError("--poi needs --hypothesis (the reference point of the linear POI)")
-        spec = _spec(experiments, lar_f90, without_es)
+        spec = _spec(experiments, lar_f90, without_es, linear_norms)
     else:
         from cevns_hf.bsm.family import parse_hypothesis
         from cevns_hf.workspace.hypothesis import hypothesis_workspace, linear_workspace
@@ -155,9 +169,9 @@ def workspace_cmd(
             raise click.UsageError("--lar-f90 is available for the SM workspace only")
         hyp = parse_hypothesis(hypothesis)
         if poi is None:
-            spec = hypothesis_workspace(experiments, hyp, without_es=without_es)
+            spec = hypothesis_workspace(experiments, hyp, without_es=without_es, linear_norms=linear_norms)
         else:
-            lin = linear_workspace(experiments, hyp, poi, without_es=without_es)
+            lin = linear_workspace(experiments, hyp, poi, without_es=without_es, linear_norms=linear_norms)
             spec = lin.spec
             click.echo(f"POI {lin.poi} in units of {lin.unit}", err=True)
     atomic_write_text(output, dumps(spec), overwrite=force)
@@ -203,6 +217,7 @@ def _parse_grid(items: tuple[str, ...], log: tuple[str, ...]) -> dict[str, list[
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory.")
 @click.option("--force", is_flag=True, help="Overwrite existing BkgOnly.json / patchset.json.")
 @_without_es
+@_linear_norms
 @friendly
 def patchset(
     experiments: tuple[Detector, ...],
@@ -213,6 +228,7 @@ def patchset(
     output: Path,
     force: bool,
     without_es: bool,
+    linear_norms: bool,
 ) -> None:
     """Background-only workspace + pyhf PatchSet over a hypothesis grid (HEPData convention)."""
     from cevns_hf.bsm.family import get_family, parse_hypothesis
@@ -228,7 +244,9 @@ def patchset(
     for target in (output / "BkgOnly.json", output / "patchset.json"):
         if target.exists() and not force:
             raise CevnsHFCLIError(f"refusing to overwrite existing file {str(target)!r}; pass --force to replace it")
-    bkg, ps = build_patchset(experiments, fam, grid, fixed=fixed_values, without_es=without_es)
+    bkg, ps = build_patchset(
+        experiments, fam, grid, fixed=fixed_values, without_es=without_es, linear_norms=linear_norms
+    )
     atomic_write_text(output / "BkgOnly.json", dumps(bkg), overwrite=force)
     atomic_write_text(output / "patchset.json", dumps(ps), overwrite=force)
     click.echo(f"{output / 'BkgOnly.json'} and {output / 'patchset.json'}: {len(ps['patches'])} patches", err=True)

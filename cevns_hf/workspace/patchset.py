@@ -66,6 +66,7 @@ def build_patchset(
     *,
     fixed: Mapping[str, float] | None = None,
     without_es: bool = False,
+    linear_norms: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Background-only workspace and PatchSet for a grid of one family's hypotheses.
 
@@ -75,6 +76,8 @@ def build_patchset(
         grid: parameter name -> values; every combination is a patch.
         fixed: other parameters held at given values at every point.
         without_es: leave neutrino-electron scattering out (background-only workspace and every patch).
+        linear_norms: normalisations as the exact linear mirror (symmetric histosys with bounds) instead of
+            normsys (:mod:`cevns_hf.workspace.modifiers`).
 
     Returns:
         (background-only workspace, patchset) as dicts; the patchset verifies against the workspace.
@@ -121,6 +124,7 @@ def build_patchset(
         poi=BSM_POI,
         normfactors=factors,
         poi_bounds=(0.0, upper),
+        linear_norms=linear_norms,
     )
     patches = []
     for point, pp in zip(points, per_point, strict=True):
@@ -129,7 +133,7 @@ def build_patchset(
             by_name = {s.name: s for s in pp[c]}
             for j, sample in enumerate(tmpl.samples):
                 if sample.name in by_name:
-                    value = sample_spec(by_name[sample.name], BSM_POI)
+                    value = sample_spec(by_name[sample.name], BSM_POI, linear_norms=linear_norms)
                     ops.append({"op": "replace", "path": f"/channels/{c}/samples/{j}", "value": value})
         patches.append({"metadata": {"name": patch_name(point), "values": list(point.values())}, "patch": ops})
     patchset = {
@@ -144,6 +148,7 @@ def build_patchset(
             "family": family.name,
             "fixed": dict(fixed or {}),
             "without_es": without_es,
+            "linear_norms": linear_norms,
         },
         "patches": patches,
         "version": "1.0.0",

@@ -11,7 +11,7 @@ from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference.exact import refine_curve
 from cevns_hf.inference.intervals import level_value
 from cevns_hf.inference.scan import profile_scan
-from cevns_hf.workspace.hypothesis import hypothesis_workspace
+from cevns_hf.workspace.hypothesis import UninformativeHypothesisError, hypothesis_workspace
 
 LEVELS = {"1sigma": 1.0, "90": level_value("90", 1)}
 
@@ -92,7 +92,10 @@ def test_reported_ends_pass_an_independent_pyhf_check(
     result = profile_scan(experiments, family, {parameter: grid})
     assert result.exact is not None
     best = result.exact.best_fit
-    at_best = _pyhf_twice_nll(experiments, family, {parameter: best}) if best != 0.0 else None
+    try:  # a best fit within ~1e-14 of the SM (millicharge with normsys: -2.5e-14) has no testable workspace
+        at_best = _pyhf_twice_nll(experiments, family, {parameter: best}) if best != 0.0 else None
+    except UninformativeHypothesisError:
+        at_best = None
     minimum = at_best if at_best is not None else result.exact.minimum
     for name in ("1sigma", "90"):
         level = level_value(name, 1)
