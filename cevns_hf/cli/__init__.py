@@ -105,12 +105,21 @@ def _spec(
     without_es: bool = False,
     binning: str | None = None,
     user_templates: tuple[str, ...] = (),
+    linear_norms: bool = False,
 ) -> dict[str, Any]:
     from cevns_hf.workspace import build as workspace
 
     drop = ("es",) if without_es else ()
     dets = with_templates(with_binning(with_f90(experiments, lar_f90), binning), user_templates)
-    return workspace.build_workspace([d.templates().without(drop) for d in dets])
+    return workspace.build_workspace([d.templates().without(drop) for d in dets], linear_norms=linear_norms)
+
+
+_linear_norms = click.option(
+    "--linear-norms",
+    is_flag=True,
+    help="Normalisations as the exact linear mirror of the reference chi-squares (symmetric histosys with "
+    "bounds) instead of normsys (OverallSys).",
+)
 
 
 _without_es = click.option(
@@ -126,6 +135,7 @@ _lar_f90 = click.option("--lar-f90", is_flag=True, help="LAr 2020 in the full 12
 @_lar_f90
 @binning_option
 @template_option
+@_linear_norms
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly
 def fit(
@@ -133,12 +143,14 @@ def fit(
     lar_f90: bool,
     binning: str | None,
     user_templates: tuple[str, ...],
+    linear_norms: bool,
     as_json: bool,
 ) -> None:
     """Maximum-likelihood fit of the SM model to the observed data (pyhf, MINUIT)."""
     from cevns_hf.inference.fit import fit as _fit
 
-    result = _fit(_spec(experiments, lar_f90, binning=binning, user_templates=user_templates)).to_dict()
+    spec = _spec(experiments, lar_f90, binning=binning, user_templates=user_templates, linear_norms=linear_norms)
+    result = _fit(spec).to_dict()
     result["experiment"] = "+".join(d.name for d in experiments)
     if as_json:
         _echo_json(result)
@@ -160,6 +172,7 @@ def fit(
 @_without_es
 @binning_option
 @template_option
+@_linear_norms
 @friendly
 def workspace_cmd(
     experiments: tuple[Detector, ...],
@@ -171,6 +184,7 @@ def workspace_cmd(
     without_es: bool,
     binning: str | None,
     user_templates: tuple[str, ...],
+    linear_norms: bool,
 ) -> None:
     """Write the HistFactory JSON workspace of a data set (validated by pyhf).
 
@@ -187,7 +201,7 @@ def workspace_cmd(
     if hypothesis is None:
         if poi is not None:
             raise click.UsageError("--poi needs --hypothesis (the reference point of the linear POI)")
-        spec = _spec(experiments, lar_f90, without_es, binning, user_templates)
+        spec = _spec(experiments, lar_f90, without_es, binning, user_templates, linear_norms)
         info = {"poi": "mu_cevns", "unit": "", "scale": 1.0, "meaning": "CEvNS signal strength (1 = SM)"}
     else:
         from cevns_hf.bsm.family import parse_hypothesis
@@ -198,7 +212,7 @@ def workspace_cmd(
         hyp = parse_hypothesis(hypothesis)
         experiments = with_templates(with_binning(experiments, binning), user_templates)
         if poi is None:
-            spec = hypothesis_workspace(experiments, hyp, without_es=without_es)
+            spec = hypothesis_workspace(experiments, hyp, without_es=without_es, linear_norms=linear_norms)
             info = {
                 "poi": "mu_bsm",
                 "unit": "",
@@ -207,7 +221,7 @@ def workspace_cmd(
                 "hypothesis": str(hyp),
             }
         else:
-            lin = linear_workspace(experiments, hyp, poi, without_es=without_es)
+            lin = linear_workspace(experiments, hyp, poi, without_es=without_es, linear_norms=linear_norms)
             spec = lin.spec
             linear = next(lp for lp in hyp.family.linear_pois if lp.name == lin.poi)
             info = {
@@ -265,6 +279,7 @@ def _parse_grid(items: tuple[str, ...], log: tuple[str, ...]) -> dict[str, list[
 @click.option(
     "--hepdata-record", default=None, metavar="insNNNNNNN", help="INSPIRE id of the HEPData record (default: none)."
 )
+@_linear_norms
 @friendly
 def patchset(
     experiments: tuple[Detector, ...],
@@ -276,6 +291,7 @@ def patchset(
     force: bool,
     without_es: bool,
     hepdata_record: str | None,
+    linear_norms: bool,
 ) -> None:
     """Background-only workspace + pyhf PatchSet over a hypothesis grid (HEPData convention)."""
     from cevns_hf.bsm.family import get_family, parse_hypothesis
@@ -292,7 +308,13 @@ def patchset(
         if target.exists() and not force:
             raise CevnsHFCLIError(f"refusing to overwrite existing file {str(target)!r}; pass --force to replace it")
     bkg, ps = build_patchset(
-        experiments, fam, grid, fixed=fixed_values, without_es=without_es, hepdata_record=hepdata_record
+        experiments,
+        fam,
+        grid,
+        fixed=fixed_values,
+        without_es=without_es,
+        hepdata_record=hepdata_record,
+        linear_norms=linear_norms,
     )
     atomic_write_text(output / "BkgOnly.json", dumps(bkg), overwrite=force)
     atomic_write_text(output / "patchset.json", dumps(ps), overwrite=force)

@@ -97,6 +97,11 @@ def _summary(result: Any, levels: tuple[str, ...]) -> list[str]:
 )
 @click.option("--without-es", is_flag=True, help="Leave neutrino-electron scattering out (CsI 2021).")
 @binning_option
+@click.option(
+    "--linear-norms",
+    is_flag=True,
+    help="Normalisations as the exact linear mirror of the reference chi-squares (symmetric histosys) not normsys.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Run on a local Dask cluster of N processes.")
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on the Dask scheduler at ADDRESS.")
@@ -113,6 +118,7 @@ def scan(
     profiles: tuple[str, ...],
     without_es: bool,
     binning: str | None,
+    linear_norms: bool,
     as_json: bool,
     workers: int | None,
     scheduler: str | None,
@@ -161,6 +167,7 @@ def scan(
             executor=executor,
             chunk=chunk,
             profile_values=inner,
+            linear_norms=linear_norms,
         )
 
     from cevns_hf.inference.executors import dask_executor

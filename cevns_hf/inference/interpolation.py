@@ -19,11 +19,13 @@ r"""pyhf's interpolation kernels as scalar coefficients, with analytic first and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from cevns_hf._typing import FloatArray
 
-__all__ = ["code4_factor", "code4p_coefficients"]
+__all__ = ["Code4", "code4_factor", "code4p_coefficients"]
 
 
 def __dir__() -> list[str]:
@@ -49,7 +51,7 @@ def code4p_coefficients(theta: FloatArray) -> tuple[FloatArray, FloatArray, Floa
     return c2, d1, d2
 
 
-#: Inverse of the 6x6 system fixing a_1..a_6 from (value, slope, curvature) at alpha = +1 and -1.
+#: The 6x6 system fixing a_1..a_6 from (value, slope, curvature) at alpha = +1 and -1.
 _CODE4_SYSTEM = np.array(
     [
         [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
@@ -62,29 +64,74 @@ _CODE4_SYSTEM = np.array(
 )
 
 
+@dataclass(frozen=True, eq=False)
+class Code4:
+    r"""pyhf's code4 normsys interpolation of fixed factors :math:`\kappa_{hi}, \kappa_{lo}` (any shape S).
+
+    Build it once with :meth:`of` (it solves for the polynomial coefficients), evaluate it many times with
+    :meth:`factor`. :math:`\kappa_{hi} = \kappa_{lo} = 1` gives :math:`f \equiv 1` (no normsys).
+
+    Attributes:
+        log_hi: :math:`\ln\kappa_{hi}`, shape S.
+        log_lo: :math:`\ln\kappa_{lo}`, shape S.
+        coef: the coefficients :math:`a_1 \dots a_6` of the polynomial inside :math:`|\alpha| \le 1`, shape (*S, 6).
+    """
+
+    log_hi: FloatArray
+    log_lo: FloatArray
+    coef: FloatArray
+
+    @classmethod
+    def of(cls, hi: FloatArray, lo: FloatArray) -> Code4:
+        """The interpolation of the factors ``hi`` (at alpha = +1) and ``lo`` (at alpha = -1), both > 0."""
+        kh, kl = np.broadcast_arrays(np.asarray(hi, dtype=float), np.asarray(lo, dtype=float))
+        if np.any(kh <= 0) or np.any(kl <= 0):
+            msg = "code4 needs positive normsys factors"
+            raise ValueError(msg)
+        lh, ll = np.log(kh), np.log(kl)
+        # f, f', f'' at +1 (kh^a) and -1 (kl^-a) minus the constant term 1, solved for a_1..a_6
+        rhs = np.stack([kh - 1.0, kl - 1.0, kh * lh, -kl * ll, kh * lh * lh, kl * ll * ll], axis=-1)
+        coef = np.linalg.solve(_CODE4_SYSTEM, rhs.reshape(-1, 6).T).T.reshape(rhs.shape)
+        return cls(lh, ll, coef)
+
+    def factor(self, alpha: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        r"""(f, df/dalpha, d2f/dalpha2) at ``alpha`` (broadcast against the factors' shape S)."""
+        a = np.asarray(alpha, dtype=float)
+        c = self.coef
+        # Horner: 1 + a (c1 + a (c2 + ... a c6))
+        poly = c[..., 5]
+        d1 = 6.0 * c[..., 5]
+        d2 = 30.0 * c[..., 5]
+        for i in (4, 3, 2, 1, 0):
+            poly = c[..., i] + a * poly
+        for i in (4, 3, 2, 1, 0):
+            d1 = (i + 1) * c[..., i] + a * d1
+        for i in (4, 3, 2, 1):
+            d2 = (i + 1) * i * c[..., i] + a * d2
+        inside_f = 1.0 + a * poly
+        up, down = a > 1.0, a < -1.0
+        e_up = np.exp(np.where(up, a, 1.0) * self.log_hi)
+        e_down = np.exp(-np.where(down, a, -1.0) * self.log_lo)
+        f = np.where(up, e_up, np.where(down, e_down, inside_f))
+        f1 = np.where(up, e_up * self.log_hi, np.where(down, -e_down * self.log_lo, d1))
+        f2 = np.where(up, e_up * self.log_hi**2, np.where(down, e_down * self.log_lo**2, d2))
+        return f, f1, f2
+
+
 def code4_factor(alpha: FloatArray, hi: FloatArray, lo: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     r"""pyhf's code4 normsys factor :math:`f(\alpha)` and its first and second derivatives.
 
     Args:
-        alpha: nuisance values, shape (..., K) (broadcast against ``hi`` and ``lo``).
-        hi: :math:`\kappa_{hi}` (> 0), the factor at :math:`\alpha = +1`, shape (K,) or broadcastable.
+        alpha: nuisance values (broadcast against ``hi`` and ``lo``).
+        hi: :math:`\kappa_{hi}` (> 0), the factor at :math:`\alpha = +1`.
         lo: :math:`\kappa_{lo}` (> 0), the factor at :math:`\alpha = -1`.
 
     Returns:
         (f, df/dalpha, d2f/dalpha2), broadcast shape.
+
+    Example:
+        >>> f, _, _ = code4_factor(np.array([-2.0, 0.0, 1.0, 2.0]), 1.25, 0.75)
+        >>> [round(float(x), 6) for x in f]
+        [0.5625, 1.0, 1.25, 1.5625]
     """
-    a = np.asarray(alpha, dtype=float)
-    kh, kl = np.asarray(hi, dtype=float), np.asarray(lo, dtype=float)
-    lh, ll = np.log(kh), np.log(kl)
-    # f, f', f'' at +1 (kh^a) and -1 (kl^-a) minus the constant term 1, solved for a_1..a_6
-    rhs = np.stack([kh - 1.0, kl - 1.0, kh * lh, -kl * ll, kh * lh * lh, kl * ll * ll], axis=-1)
-    coef = np.linalg.solve(_CODE4_SYSTEM, rhs[..., None])[..., 0]  # (..., 6)
-    powers = np.arange(1, 7)
-    inside_f = 1.0 + np.sum(coef * a[..., None] ** powers, axis=-1)
-    inside_d1 = np.sum(coef * powers * a[..., None] ** (powers - 1), axis=-1)
-    inside_d2 = np.sum(coef[..., 1:] * (powers[1:] * (powers[1:] - 1)) * a[..., None] ** (powers[1:] - 2), axis=-1)
-    up, down = a > 1.0, a < -1.0
-    f = np.where(up, kh**a, np.where(down, kl ** (-a), inside_f))
-    d1 = np.where(up, kh**a * lh, np.where(down, -(kl ** (-a)) * ll, inside_d1))
-    d2 = np.where(up, kh**a * lh * lh, np.where(down, kl ** (-a) * ll * ll, inside_d2))
-    return f, d1, d2
+    return Code4.of(hi, lo).factor(alpha)

@@ -1,20 +1,21 @@
 r"""The pyhf likelihood of our workspaces in vectorised numpy, for many rows (hypotheses, toys) at once.
 
-The workspaces of :mod:`cevns_hf.workspace.build` and :mod:`cevns_hf.workspace.hypothesis` contain
-histosys modifiers (linear normalisations are symmetric histosys, shapes are histosys) and the normfactor
-of the POI. For such a model pyhf 0.7.6 computes, bin by bin (``pyhf.interpolators.code4p``),
+The workspaces of :mod:`cevns_hf.workspace.build` and :mod:`cevns_hf.workspace.hypothesis` contain normsys
+(normalisations, by default), histosys (shapes; and normalisations in the linear mirror, ``linear_norms``) and the
+normfactor of the POI. For such a model pyhf 0.7.6 computes, bin by bin,
 
 .. math::
-    \lambda_b(\theta, \mu) = \sum_s \mu^{p_s} \Big(N^0_{sb} + \sum_k \Delta_{skb}(\theta_k)\Big), \qquad
+    \lambda_b(\theta, \mu) = \sum_s \mu^{p_s} \prod_{k} f_{sk}(\theta_k)
+        \Big(N^0_{sb} + \sum_k \Delta_{skb}(\theta_k)\Big), \qquad
     \Delta(\theta) = \begin{cases}
         \theta\,\delta^+ & \theta > 1 \\
         \theta\,\delta^- & \theta < -1 \\
         \theta S + \theta^2 (3\theta^4 - 10\theta^2 + 15) A & |\theta| \le 1
     \end{cases}
 
-(:math:`p_s = 1` for the samples carrying the POI normfactor, 0 otherwise) with
-:math:`\delta^+ = N^{hi} - N^0`, :math:`\delta^- = N^0 - N^{lo}`, :math:`S = (\delta^+ + \delta^-)/2`,
-:math:`A = (\delta^+ - \delta^-)/16`, and
+(:math:`p_s = 1` for the samples carrying the POI normfactor, 0 otherwise; :math:`f_{sk}` pyhf's code4 normsys
+factor, 1 where sample s has no normsys k; histosys by code4p) with :math:`\delta^+ = N^{hi} - N^0`,
+:math:`\delta^- = N^0 - N^{lo}`, :math:`S = (\delta^+ + \delta^-)/2`, :math:`A = (\delta^+ - \delta^-)/16`, and
 
 .. math::
     -2\ln L = 2\sum_b \big[\lambda_b - n_b \ln\lambda_b + \ln\Gamma(n_b + 1)\big]
@@ -23,24 +24,21 @@ of the POI. For such a model pyhf 0.7.6 computes, bin by bin (``pyhf.interpolato
 (Poisson per bin, a unit Gaussian constraint per nuisance with auxiliary datum :math:`a_k`, 0 for the
 observed data): this is pyhf's ``twice_nll`` exactly, constants included.
 
-Because :math:`\Delta` is linear in the histograms and the interpolation regime depends only on
-:math:`\theta_k`, the deltas of all samples sharing a nuisance add up, separately for the samples without
-and with the POI: :math:`\lambda = N(\theta) + \mu M(\theta)`, :math:`N = N^0 + \sum_k [\theta_k S_k +
-c_2(\theta_k) A_k]` and :math:`M` alike with :math:`M^0, T_k, U_k`, where :math:`c_2 = \theta^2(3\theta^4 -
-10\theta^2 + 15)` inside :math:`|\theta| \le 1` and :math:`8|\theta|` outside
-(:mod:`cevns_hf.inference.interpolation`). :math:`c_2` is twice continuously differentiable and
-:math:`\lambda` is linear in :math:`\mu`, so the gradient and Hessian are analytic and Newton's method
-converges quadratically.
+The histosys deltas are linear in the histograms, so samples sharing their normsys factors and POI flag add up
+in *groups* (:mod:`cevns_hf.inference.groups`, which also gives the analytic Jacobian and curvature of
+:math:`\lambda`); with the linear mirror there is a single group and :math:`\lambda = N(\theta) + \mu M(\theta)`.
+The code4p and code4 kernels are twice continuously differentiable, so the gradient and Hessian of -2 ln L are
+analytic and Newton's method converges quadratically.
 
-A :class:`Likelihood` holds the row-independent part (observed data, the summed fixed samples, the
-nuisances and their bounds, the POI's name and bounds); a :class:`Batch` holds H rows: the summed
-hypothesis-dependent samples of H hypotheses (:meth:`Likelihood.batch`, as for scans, where ``mu_bsm = 1``
-is folded in), or the samples carrying the POI (:func:`cevns_hf.inference.assemble.from_workspace`), and
-optionally per-row observed data (H, B) and auxiliary data (H, K) (:meth:`Likelihood.with_data`, for toys).
-Arrays with a leading axis of length 1 are broadcast over the rows. :meth:`Likelihood.profile` minimises
-over every nuisance, and over the POI when it is free, for all rows together
-(:func:`cevns_hf.inference.newton.minimise`: batched projected Newton, every row independent of the
-others).
+A :class:`Likelihood` holds the row-independent part (observed data, the grouped fixed samples, the
+nuisances and their bounds, the POI's name and bounds); a :class:`Batch` holds H rows as one or more parts of
+groups: the fixed samples (one row, broadcast) and the grouped hypothesis-dependent samples of H hypotheses
+(:meth:`Likelihood.batch`, as for scans, where ``mu_bsm = 1`` is folded in), or the groups carrying the POI
+(:func:`cevns_hf.inference.assemble.from_workspace`), and optionally per-row observed data (H, B) and auxiliary
+data (H, K) (:meth:`Likelihood.with_data`, for toys). Arrays with a leading axis of length 1 are broadcast over
+the rows. :meth:`Likelihood.profile` minimises over every nuisance, and over the POI when it is free, for all
+rows together (:func:`cevns_hf.inference.newton.minimise`: batched projected Newton, every row independent of
+the others).
 """
 
 from __future__ import annotations
@@ -57,6 +55,7 @@ from scipy import special
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.inference.groups import GroupKey, Groups, jacobians, rates
 from cevns_hf.inference.interpolation import code4p_coefficients
 from cevns_hf.inference.newton import minimise
 from cevns_hf.templates.histograms import Sample, Templates
@@ -88,23 +87,14 @@ class Batch:
     """H rows of the model, flattened over channels and bins (a leading axis of length 1 is broadcast).
 
     Attributes:
-        nominal: (H, B) nominal prediction of the samples without the POI.
-        s: (H, K, B) symmetric part S of their summed code4p deltas, per nuisance.
-        a: (H, K, B) antisymmetric part A of their summed code4p deltas, per nuisance.
-        poi_nominal: (H, B) nominal prediction of the samples carrying the POI normfactor (None: no POI).
-        poi_s: (H, K, B) their S.
-        poi_a: (H, K, B) their A.
+        parts: the grouped samples (:class:`~cevns_hf.inference.groups.Groups`), e.g. the fixed backgrounds (one
+            row) and the hypothesis-dependent samples (H rows); their expected counts add up.
         data: (H, B) observed counts per row (None: the likelihood's observed data).
         aux: (H, K) auxiliary data of the unit-Gaussian constraints (None: 0).
         constant: (H,) :math:`2\\sum_b \\ln\\Gamma(n_b + 1) + K\\ln(2\\pi)` of ``data`` (set with ``data``).
     """
 
-    nominal: FloatArray
-    s: FloatArray
-    a: FloatArray
-    poi_nominal: FloatArray | None = None
-    poi_s: FloatArray | None = None
-    poi_a: FloatArray | None = None
+    parts: tuple[Groups, ...]
     data: FloatArray | None = None
     aux: FloatArray | None = None
     constant: FloatArray | None = None
@@ -112,35 +102,29 @@ class Batch:
     @property
     def size(self) -> int:
         """Number of rows H."""
-        arrays = (self.nominal, self.poi_nominal, self.data, self.aux)
-        return max(int(x.shape[0]) for x in arrays if x is not None)
+        rows = [p.rows for p in self.parts] + [int(x.shape[0]) for x in (self.data, self.aux) if x is not None]
+        return max(rows)
 
     @property
     def has_poi(self) -> bool:
         """Whether some samples carry the POI (then every evaluation needs its value)."""
-        return self.poi_nominal is not None
+        return any(bool(np.any(p.poi)) for p in self.parts)
 
     def take(self, index: npt.NDArray[np.integer[Any]] | slice) -> Batch:
         """The rows selected by ``index`` (an integer array or a slice)."""
-        return Batch(*(_rows(getattr(self, f), index) for f in _FIELDS))  # type: ignore[arg-type]
+        return Batch(
+            tuple(p.take(index) for p in self.parts),
+            _rows(self.data, index),
+            _rows(self.aux, index),
+            _rows(self.constant, index),
+        )
 
     def fold(self, mu: float | FloatArray) -> Batch:
         """The batch at fixed POI values ``mu`` (scalar or (H,)): a batch without POI."""
-        if self.poi_nominal is None or self.poi_s is None or self.poi_a is None:
+        if not self.has_poi:
             return self
         m = np.asarray(mu, dtype=float).reshape(-1)
-        return replace(
-            self,
-            nominal=self.nominal + m[:, None] * self.poi_nominal,
-            s=self.s + m[:, None, None] * self.poi_s,
-            a=self.a + m[:, None, None] * self.poi_a,
-            poi_nominal=None,
-            poi_s=None,
-            poi_a=None,
-        )
-
-
-_FIELDS = ("nominal", "s", "a", "poi_nominal", "poi_s", "poi_a", "data", "aux", "constant")
+        return replace(self, parts=tuple(p.fold(m) for p in self.parts))
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,14 +160,15 @@ class Likelihood:
         lower: (K,) lower bounds of the nuisances.
         upper: (K,) upper bounds of the nuisances.
         observed: (B,) observed counts of all channels, flattened (C order) and concatenated.
-        nominal: (B,) summed nominal prediction of the fixed samples.
-        s: (K, B) summed S of the fixed samples.
-        a: (K, B) summed A of the fixed samples.
+        fixed: the fixed samples, summed per normsys group (one row).
+        keys: the normsys factors of each fixed group.
         dynamic: names of the samples that :meth:`batch` must provide, per channel.
         constant: :math:`2\\sum_b \\ln\\Gamma(n_b + 1) + K\\ln(2\\pi)` of the observed data.
         poi: name of the POI (None: the model has none).
         poi_bounds: (lower, upper) bounds of the POI.
         poi_init: initial value of the POI (start of free fits).
+        linear_norms: the normalisations are the linear mirror (histosys) instead of normsys
+            (:mod:`cevns_hf.workspace.modifiers`); :meth:`batch` applies the same rule.
     """
 
     channels: tuple[str, ...]
@@ -192,14 +177,14 @@ class Likelihood:
     lower: FloatArray
     upper: FloatArray
     observed: FloatArray
-    nominal: FloatArray
-    s: FloatArray
-    a: FloatArray
+    fixed: Groups
+    keys: tuple[GroupKey, ...]
     dynamic: tuple[tuple[str, ...], ...]
     constant: float
     poi: str | None = None
     poi_bounds: tuple[float, float] = (0.0, 10.0)
     poi_init: float = 1.0
+    linear_norms: bool = False
 
     @classmethod
     def from_templates(
@@ -208,6 +193,7 @@ class Likelihood:
         *,
         dynamic: Sequence[str] = NEUTRINO_SAMPLES,
         drop: Sequence[str] = (),
+        linear_norms: bool = False,
     ) -> Likelihood:
         """The fixed part of the likelihood of the templates' channels.
 
@@ -217,6 +203,8 @@ class Likelihood:
                 hypothesis to :meth:`batch`; their nuisances still define the parameter list.
             dynamic: names of the hypothesis-dependent samples.
             drop: samples removed altogether (e.g. ``("es",)`` for a fit without electron scattering).
+            linear_norms: normalisations as the linear mirror (symmetric histosys) instead of normsys, as the
+                workspaces built with the same flag.
 
         Returns:
             The likelihood; the nuisance bounds are those of :func:`cevns_hf.workspace.modifiers.nuisance_bounds`,
@@ -224,7 +212,7 @@ class Likelihood:
         """
         from cevns_hf.inference.assemble import from_templates
 
-        return from_templates(templates, dynamic=dynamic, drop=drop)
+        return from_templates(templates, dynamic=dynamic, drop=drop, linear_norms=linear_norms)
 
     @property
     def n_bins(self) -> int:
@@ -291,8 +279,7 @@ class Likelihood:
         b = self._fixed_mu(batch, mu)
         t = np.asarray(theta, dtype=float)
         c2, _, _ = code4p_coefficients(t)
-        lam = b.nominal + np.matmul(t[:, None, :], b.s)[:, 0, :]
-        return lam + np.matmul(c2[:, None, :], b.a)[:, 0, :]
+        return rates(b.parts, t, c2)[0]
 
     def twice_nll(self, batch: Batch, theta: FloatArray, mu: float | FloatArray | None = None) -> FloatArray:
         """(H,) pyhf's twice_nll at nuisances ``theta`` (H, K) (and POI ``mu``); +inf where a bin with data has no
@@ -318,15 +305,15 @@ class Likelihood:
         b = self._fixed_mu(batch, mu)
         t = np.asarray(theta, dtype=float)
         c2, d1, d2 = code4p_coefficients(t)
-        lam = b.nominal + np.matmul(t[:, None, :], b.s)[:, 0, :] + np.matmul(c2[:, None, :], b.a)[:, 0, :]
+        lam, states = rates(b.parts, t, c2)
         value = self._twice_nll(b, lam, t)
         resid, weight = self._poisson_terms(b, lam)
-        jac = b.s + d1[:, :, None] * b.a  # (H, K, B) d(lambda)/d(theta)
+        terms = jacobians(states, d1, d2, resid)
+        jac = terms.jac  # (H, K, B) d(lambda)/d(theta)
         grad = np.matmul(jac, resid[:, :, None])[:, :, 0] + 2.0 * (t if b.aux is None else t - b.aux)
-        hess = np.matmul(jac * weight[:, None, :], np.swapaxes(jac, 1, 2))
-        curvature = d2 * np.matmul(b.a, resid[:, :, None])[:, :, 0] + 2.0
+        hess = np.matmul(jac * weight[:, None, :], np.swapaxes(jac, 1, 2)) + terms.curvature
         k = np.arange(t.shape[1])
-        hess[:, k, k] += curvature
+        hess[:, k, k] += 2.0
         return value, grad, hess
 
     def _poisson_terms(self, batch: Batch, lam: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -339,32 +326,33 @@ class Likelihood:
     def derivatives_free(self, batch: Batch, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         """twice_nll (H,), gradient (H, K+1) and Hessian (H, K+1, K+1) in x = (theta, mu), the POI free.
 
-        With :math:`\\lambda = N(\\theta) + \\mu M(\\theta)`: :math:`\\partial_\\mu\\lambda = M(\\theta)`,
-        :math:`\\partial_\\mu^2\\lambda = 0`,
-        :math:`\\partial_{\\theta_k}\\partial_\\mu\\lambda = T_k + c_2'(\\theta_k) U_k`.
+        :math:`\\lambda` is linear in :math:`\\mu`: :math:`\\partial_\\mu\\lambda = \\sum_{g \\in POI} F_g L_g`,
+        :math:`\\partial_\\mu^2\\lambda = 0`, and :math:`\\partial_{\\theta_k}\\partial_\\mu\\lambda` is the
+        Jacobian of the POI groups alone (:mod:`cevns_hf.inference.groups`).
         """
-        if batch.poi_nominal is None or batch.poi_s is None or batch.poi_a is None:
+        if not batch.has_poi:
             msg = "no sample carries the POI: it cannot be fitted"
             raise ConfigurationError(msg)
         x = np.asarray(x, dtype=float)
         t, m = x[:, :-1], x[:, -1]
         c2, d1, d2 = code4p_coefficients(t)
-        sig = batch.poi_nominal + np.matmul(t[:, None, :], batch.poi_s)[:, 0, :]
-        sig = sig + np.matmul(c2[:, None, :], batch.poi_a)[:, 0, :]
-        lam = batch.nominal + np.matmul(t[:, None, :], batch.s)[:, 0, :] + np.matmul(c2[:, None, :], batch.a)[:, 0, :]
-        lam = lam + m[:, None] * sig
+        lam, states = rates(batch.parts, t, c2, mu=m)
         value = self._twice_nll(batch, lam, t)
         resid, weight = self._poisson_terms(batch, lam)
-        cross = batch.poi_s + d1[:, :, None] * batch.poi_a  # (H, K, B) d2(lambda)/d(theta)d(mu)
-        jac = np.concatenate([batch.s + d1[:, :, None] * batch.a + m[:, None, None] * cross, sig[:, None, :]], axis=1)
+        terms = jacobians(states, d1, d2, resid, with_poi=True)
+        if terms.signal is None or terms.cross is None:  # pragma: no cover - with_poi=True sets both
+            msg = "internal error: no POI derivatives"
+            raise RuntimeError(msg)
+        jac = np.concatenate([terms.jac, terms.signal[:, None, :]], axis=1)
         pull = t if batch.aux is None else t - batch.aux
         grad = np.matmul(jac, resid[:, :, None])[:, :, 0]
         grad[:, :-1] += 2.0 * pull
         hess = np.matmul(jac * weight[:, None, :], np.swapaxes(jac, 1, 2))
-        a_eff = batch.a + m[:, None, None] * batch.poi_a
-        k = np.arange(t.shape[1])
-        hess[:, k, k] += d2 * np.matmul(a_eff, resid[:, :, None])[:, :, 0] + 2.0
-        mixed = np.matmul(cross, resid[:, :, None])[:, :, 0]
+        n_k = t.shape[1]
+        hess[:, :n_k, :n_k] += terms.curvature
+        k = np.arange(n_k)
+        hess[:, k, k] += 2.0
+        mixed = np.matmul(terms.cross, resid[:, :, None])[:, :, 0]
         hess[:, k, -1] += mixed
         hess[:, -1, k] += mixed
         return value, grad, hess

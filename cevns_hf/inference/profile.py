@@ -35,7 +35,8 @@ class HypothesisLikelihood:
 
     The likelihood is that of the ``mu_bsm = 1`` workspace of
     :func:`~cevns_hf.workspace.hypothesis.hypothesis_workspace` (pyhf's ``twice_nll``, constants
-    included); scans, parameter limits and intervals all evaluate it through :meth:`evaluate`.
+    included; normsys normalisations by default, the linear mirror with ``linear_norms``); scans, parameter
+    limits and intervals all evaluate it through :meth:`evaluate`.
 
     Attributes:
         detectors: the channels.
@@ -63,15 +64,20 @@ class HypothesisLikelihood:
         *,
         fixed: Mapping[str, float] | None = None,
         without_es: bool = False,
+        linear_norms: bool = False,
     ) -> HypothesisLikelihood:
-        """Resolve the detectors and family, build the fixed part and fit the Standard Model."""
+        """Resolve the detectors and family, build the fixed part and fit the Standard Model.
+
+        ``linear_norms`` gives the likelihood of the linear-mirror workspaces (normalisations as symmetric
+        histosys) instead of the default normsys ones.
+        """
         dets = detectors.resolve(experiments)
         fam = resolve_family(family)
         fixed_values = {k: float(v) for k, v in (fixed or {}).items()}
         for name, value in fixed_values.items():
             fam.parameter(name).check(value)
         sm = [d.templates() for d in dets]
-        likelihood = Likelihood.from_templates(sm, drop=("es",) if without_es else ())
+        likelihood = Likelihood.from_templates(sm, drop=("es",) if without_es else (), linear_norms=linear_norms)
         per_channel = [
             [
                 Sample(s.name, s.nominal[None], s.norms, {k: (u[None], d[None]) for k, (u, d) in s.shapes.items()})

@@ -263,6 +263,7 @@ def profile_scan(
     profile_starts: int = 2,
     exact: bool = True,
     tolerance: float = DEFAULT_TOLERANCE,
+    linear_norms: bool = False,
 ) -> ScanResult:
     """Profile-likelihood scan of a hypothesis family over a grid (every nuisance profiled).
 
@@ -287,6 +288,8 @@ def profile_scan(
         tolerance: largest accepted |Delta chi2 - level| at an exact interval end.
         profile_starts: refinements started from the lowest ``profile_starts`` local minima of the coarse
             grid (separate valleys); the best result is kept.
+        linear_norms: the likelihood of the linear-mirror workspaces (normalisations as symmetric histosys)
+            instead of the default normsys ones (:mod:`cevns_hf.workspace.modifiers`).
 
     Returns:
         The scan; ``.delta_chi2``, ``.intervals(...)``, ``.contours(...)``, ``.to_dict()``.
@@ -324,7 +327,7 @@ def profile_scan(
         msg = f"each parameter may be profiled once and not also fixed: {sorted(profile)} / fixed {overlap}"
         raise ConfigurationError(msg)
     profiled = _profile_axes(fam, profile, profile_values, profile_points)
-    model = HypothesisLikelihood.build(dets, fam, fixed=fixed_values, without_es=without_es)
+    model = HypothesisLikelihood.build(dets, fam, fixed=fixed_values, without_es=without_es, linear_norms=linear_norms)
     likelihood = model.likelihood
 
     names = tuple(axes)

@@ -141,7 +141,8 @@ def nuisance_bounds(templates: Templates) -> dict[str, tuple[float, float]]:
 
     Every nuisance is limited to (-5, 5) (pyhf's default histosys bounds) and a linear normalisation to
     :math:`1 + \sigma_k \theta_k \ge 0`, i.e. :math:`\theta_k \ge -1/\sigma_k` (the bounds of
-    :func:`cevns_hf.workspace.modifiers.nuisance_bounds`, so that both minimisations see the same parameter space).
+    :func:`cevns_hf.workspace.modifiers.nuisance_bounds` of the linear mirror, ``linear_norms=True``, so that both
+    minimisations see the same parameter space).
 
     Shape nuisances get no tighter box: a per-sample non-negativity bound is far too strict for them.
     The CsI beam-timing shift at +1 sigma empties the first time bin of the BRN template (1.3% of its
@@ -150,7 +151,7 @@ def nuisance_bounds(templates: Templates) -> dict[str, tuple[float, float]]:
     (a barrier); where no event is observed its term :math:`2 N^{th}` is defined for either sign, as in
     pyhf's Poisson likelihood.
     """
-    return {**dict.fromkeys(nuisances(templates), DEFAULT_BOUNDS), **modifier_bounds([templates])}
+    return {**dict.fromkeys(nuisances(templates), DEFAULT_BOUNDS), **modifier_bounds([templates], linear_norms=True)}
 
 
 def theta_vector(names: Sequence[str], theta: Mapping[str, float] | None) -> FloatArray:

@@ -2,16 +2,19 @@
 
 Modelling choices (see ``docs/model.md`` for the full mapping table):
     * The POI ``mu_cevns`` is a normfactor on every CEvNS sample (shared across channels).
-    * A linear normalisation (1 + sigma theta) of the reference chi-squares is a *symmetric* histosys
-      with hi/lo = nominal (1 +- sigma): pyhf's default code4p interpolation is then exactly linear
-      (``pyhf-notes.md``), unlike normsys (exponential extrapolation).
+    * The nuisances become modifiers by the one rule of :mod:`cevns_hf.workspace.modifiers`: a normalisation
+      (1 + sigma theta) of the reference chi-squares is a normsys with factors 1 +- sigma (HistFactory's
+      OverallSys, pyhf's code4) by default; with ``linear_norms=True`` it is the exact linear mirror, a
+      *symmetric* histosys with hi/lo = nominal (1 +- sigma) (code4p, exactly linear, ``pyhf-notes.md``).
     * Shape systematics are histosys with the +-1 sigma templates (code4p: piecewise linear beyond
       |theta| = 1, smoothed inside).
-    * pyhf adds all histosys deltas of a sample and multiplies by the normfactor:
-      mu (N0 + sum_k Delta_k(theta_k)); the reference chi-square multiplies normalisations and shapes,
-      (1 + a0 + a5) N(a4, a6, a7), which differs at second order (a0 x Delta_4 ...). The difference is
-      measured in ``tests/reference/test_reference_chi2.py``.
-    * Lower bounds of linearly normalised nuisances keep every yield non-negative: theta >= -1/sigma.
+    * pyhf adds all histosys deltas of a sample and multiplies by the normsys factors and the normfactor:
+      mu prod_k f_k(theta_k) (N0 + sum_j Delta_j(theta_j)); the reference chi-square multiplies a linear
+      normalisation and the shapes, (1 + a0 + a5) N(a4, a6, a7). The linear mirror is compared with it in
+      ``tests/reference/test_reference_chi2.py``; normsys and the mirror are compared in ``docs/model.md``.
+    * Default workspaces need no parameter bounds beyond pyhf's defaults (normsys factors are positive);
+      the linear mirror bounds linearly normalised nuisances so that every yield stays non-negative,
+      theta >= -1/sigma (bounds that ``pyhf json2xml`` does not keep).
 """
 
 from __future__ import annotations
@@ -45,13 +48,19 @@ def _values(hist: FloatArray) -> list[float]:
     return [float(f"{x:.{_SIGNIFICANT}g}") for x in np.asarray(hist, dtype=float).ravel()]
 
 
-def sample_spec(sample: Sample, normfactor: str | None = None) -> dict[str, Any]:
-    """The pyhf JSON of one sample, its nuisances turned into modifiers by :mod:`cevns_hf.workspace.modifiers`."""
+def sample_spec(sample: Sample, normfactor: str | None = None, *, linear_norms: bool = False) -> dict[str, Any]:
+    """The pyhf JSON of one sample, its nuisances turned into modifiers by :mod:`cevns_hf.workspace.modifiers`.
+
+    Args:
+        sample: the sample.
+        normfactor: name of the normfactor scaling it (None: none).
+        linear_norms: normalisations as symmetric histosys (the linear mirror) instead of normsys.
+    """
     nominal = np.asarray(sample.nominal, dtype=float)
     modifiers: list[dict[str, Any]] = []
     if normfactor is not None:
         modifiers.append({"name": normfactor, "type": "normfactor", "data": None})
-    modifiers += [modifier_spec(v) for v in variations(sample)]
+    modifiers += [modifier_spec(v) for v in variations(sample, linear_norms=linear_norms)]
     return {"name": sample.name, "data": _values(nominal), "modifiers": modifiers}
 
 
@@ -63,6 +72,7 @@ def build_workspace(
     normfactors: Mapping[str, str] | None = None,
     poi_bounds: tuple[float, float] = (0.0, 10.0),
     poi_init: float = 1.0,
+    linear_norms: bool = False,
 ) -> dict[str, Any]:
     """A pyhf workspace specification with one channel per experiment.
 
@@ -73,6 +83,8 @@ def build_workspace(
         normfactors: sample name -> normfactor name (default: ``{"cevns": "mu_cevns"}``).
         poi_bounds: bounds of the POI.
         poi_init: initial value of the POI.
+        linear_norms: normalisations as symmetric histosys with bounds (the exact linear mirror of the reference
+            chi-squares) instead of normsys (the default).
 
     Returns:
         The workspace as a plain dict, validated against the pyhf schema.
@@ -87,11 +99,11 @@ def build_workspace(
     factors = dict(normfactors) if normfactors is not None else {"cevns": POI}
     channels, observations = [], []
     for tmpl in templates:
-        samples = [sample_spec(s, factors.get(s.name)) for s in tmpl.samples]
+        samples = [sample_spec(s, factors.get(s.name), linear_norms=linear_norms) for s in tmpl.samples]
         channels.append({"name": tmpl.experiment, "samples": samples})
         observations.append({"name": tmpl.experiment, "data": _values(tmpl.observed)})
     parameters: list[dict[str, Any]] = [{"name": poi, "bounds": [list(poi_bounds)], "inits": [poi_init]}]
-    for name, (lo, hi) in sorted(nuisance_bounds(templates).items()):
+    for name, (lo, hi) in sorted(nuisance_bounds(templates, linear_norms=linear_norms).items()):
         parameters.append({"name": name, "bounds": [[lo, hi]]})
     spec = {
         "channels": channels,

@@ -125,7 +125,7 @@ Experiments = str | Detector | Sequence[str | Detector]
 
 
 def hypothesis_workspace(
-    experiments: Experiments, hypothesis: Hypothesis, *, without_es: bool = False
+    experiments: Experiments, hypothesis: Hypothesis, *, without_es: bool = False, linear_norms: bool = False
 ) -> dict[str, Any]:
     """Workspace testing ``hypothesis``: SM background plus the BSM change with POI ``mu_bsm``.
 
@@ -133,6 +133,8 @@ def hypothesis_workspace(
         experiments: the channels (names or detectors).
         hypothesis: the BSM hypothesis (not the SM).
         without_es: leave neutrino-electron scattering out of every channel (background and BSM change).
+        linear_norms: normalisations as the exact linear mirror (symmetric histosys with bounds) instead of
+            normsys (:mod:`cevns_hf.workspace.modifiers`).
 
     Raises:
         UninformativeHypothesisError: the BSM change is below :data:`MIN_SIGNAL_EVENTS` events.
@@ -149,7 +151,9 @@ def hypothesis_workspace(
     full = [with_samples(t, d) for t, d in zip(sm, deltas, strict=True)]
     factors = {f"bsm_{n}": BSM_POI for n in BSM_SOURCES}
     name = "bsm_" + "+".join(d.name for d in dets)
-    return build_workspace(full, measurement=name, poi=BSM_POI, normfactors=factors, poi_bounds=(0.0, upper))
+    return build_workspace(
+        full, measurement=name, poi=BSM_POI, normfactors=factors, poi_bounds=(0.0, upper), linear_norms=linear_norms
+    )
 
 
 @dataclass(frozen=True)
@@ -164,12 +168,13 @@ class LinearWorkspace:
 
 
 def linear_workspace(
-    experiments: Experiments, hypothesis: Hypothesis, poi: str, *, without_es: bool = False
+    experiments: Experiments, hypothesis: Hypothesis, poi: str, *, without_es: bool = False, linear_norms: bool = False
 ) -> LinearWorkspace:
     """Workspace whose POI is the quantity X of the family's :class:`LinearPOI` named ``poi``.
 
     The reference hypothesis gives Delta(X_ref); the BSM samples carry Delta / (X_ref / scale) and the POI
     is X / scale, with the scale the quantity declares (:attr:`LinearPOI.scale`: one POI unit per quantity).
+    ``linear_norms`` as in :func:`hypothesis_workspace`.
     """
     dets = detectors.resolve(experiments)
     family = hypothesis.family
@@ -213,5 +218,6 @@ def linear_workspace(
         poi=poi,
         normfactors=factors,
         poi_bounds=(0.0, upper),
+        linear_norms=linear_norms,
     )
     return LinearWorkspace(spec, poi, linear.poi_unit, scale, hypothesis)

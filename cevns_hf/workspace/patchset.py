@@ -67,6 +67,7 @@ def build_patchset(
     fixed: Mapping[str, float] | None = None,
     without_es: bool = False,
     hepdata_record: str | None = None,
+    linear_norms: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Background-only workspace and PatchSet for a grid of one family's hypotheses.
 
@@ -78,6 +79,8 @@ def build_patchset(
         without_es: leave neutrino-electron scattering out (background-only workspace and every patch).
         hepdata_record: the INSPIRE id of the HEPData record the patchset belongs to (``ins`` + 7 digits);
             None writes the placeholder :data:`HEPDATA_PLACEHOLDER` and says so in the description.
+        linear_norms: normalisations as the exact linear mirror (symmetric histosys with bounds) instead of
+            normsys (:mod:`cevns_hf.workspace.modifiers`).
 
     Returns:
         (background-only workspace, patchset) as dicts; the patchset verifies against the workspace.
@@ -124,6 +127,7 @@ def build_patchset(
         poi=BSM_POI,
         normfactors=factors,
         poi_bounds=(0.0, upper),
+        linear_norms=linear_norms,
     )
     patches = []
     for point, pp in zip(points, per_point, strict=True):
@@ -132,7 +136,7 @@ def build_patchset(
             by_name = {s.name: s for s in pp[c]}
             for j, sample in enumerate(tmpl.samples):
                 if sample.name in by_name:
-                    value = sample_spec(by_name[sample.name], BSM_POI)
+                    value = sample_spec(by_name[sample.name], BSM_POI, linear_norms=linear_norms)
                     ops.append({"op": "replace", "path": f"/channels/{c}/samples/{j}", "value": value})
         patches.append({"metadata": {"name": patch_name(point), "values": list(point.values())}, "patch": ops})
     record = HEPDATA_PLACEHOLDER if hepdata_record is None else str(hepdata_record)
@@ -156,6 +160,7 @@ def build_patchset(
             "family": family.name,
             "fixed": dict(fixed or {}),
             "without_es": without_es,
+            "linear_norms": linear_norms,
         },
         "patches": patches,
         "version": "1.0.0",

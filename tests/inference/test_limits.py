@@ -121,7 +121,9 @@ def _toy_spec(scale: float = 1.0) -> dict[str, Any]:
 
 
 def test_toys_refuse_modifiers_the_engine_does_not_reproduce() -> None:
-    with pytest.raises(ConfigurationError, match=r"'shapesys'.*supported modifier types: histosys, normfactor") as info:
+    with pytest.raises(
+        ConfigurationError, match=r"'shapesys'.*supported modifier types: histosys, normsys, normfactor"
+    ) as info:
         cls.cls_hypotest(_simple_spec(), 1.0, method="toys", n_toys=20, seed=1)
     assert isinstance(info.value, CevnsHFError)
     with pytest.raises(ConfigurationError, match="n_toys"):

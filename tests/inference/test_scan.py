@@ -32,9 +32,10 @@ EXPS = ["csi2021", "lar2020"]
 SM_SIN2 = 0.23857
 
 
-@pytest.fixture(scope="module")
-def combined() -> Likelihood:
-    return Likelihood.from_templates([detectors.templates(e) for e in EXPS])
+@pytest.fixture(scope="module", params=[False, True], ids=["normsys", "linear"])
+def combined(request: pytest.FixtureRequest) -> Likelihood:
+    """The default likelihood (normsys) and the linear mirror (linear_norms=True)."""
+    return Likelihood.from_templates([detectors.templates(e) for e in EXPS], linear_norms=request.param)
 
 
 def _pyhf_model(spec: dict) -> tuple[pyhf.pdf.Model, list[float]]:
@@ -66,7 +67,7 @@ def test_likelihood_equals_pyhf_at_any_nuisances_and_profiled(combined: Likeliho
     pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer())
     for i in range(2):
         hyp = Hypothesis.from_mapping("nsi", {k: v[i] for k, v in points.items()})
-        model, data = _pyhf_model(hypothesis_workspace(EXPS, hyp))
+        model, data = _pyhf_model(hypothesis_workspace(EXPS, hyp, linear_norms=combined.linear_norms))
         theta = np.clip(rng.normal(0.0, 1.5, len(combined.nuisances)), combined.lower, combined.upper)
         pars = _pars(model, {"mu_bsm": 1.0, **dict(zip(combined.nuisances, theta, strict=True))})
         ours = combined.twice_nll(batch.take(np.array([i])), theta[None])[0]
@@ -96,13 +97,15 @@ def test_derivatives_match_finite_differences(combined: Likelihood) -> None:
 
 
 def test_profile_honours_bounds() -> None:
-    """A normalisation pushed below its bound -1/sigma stays there (compared with L-BFGS-B and pyhf)."""
+    """A linear normalisation (the linear mirror) pushed below its bound -1/sigma stays there (compared with
+    L-BFGS-B and pyhf); normsys needs no bound."""
     nominal = np.array([10.0, 20.0, 5.0])
     up, down = nominal + np.array([2.0, 1.0, 0.0]), nominal - np.array([1.0, 0.0, 0.5])
     sample = Sample("bkg", nominal, {"norm": 0.5}, {"shape": (up, down)})
     axis = Axis("energy", "", (0.0, 1.0, 2.0, 3.0))
     tmpl = Templates("toy", (axis,), (sample,), np.zeros(3))  # no events: the normalisation goes to its bound
-    lik = Likelihood.from_templates([tmpl], dynamic=())
+    assert Likelihood.from_templates([tmpl], dynamic=()).lower.tolist() == [-5.0, -5.0]  # normsys: pyhf's default
+    lik = Likelihood.from_templates([tmpl], dynamic=(), linear_norms=True)
     assert lik.lower.tolist() == [-2.0, -5.0]  # norm: -1/sigma; shape: pyhf's default
     prof = lik.profile(lik.batch([[]], size=1))
     assert prof.converged[0]
@@ -115,7 +118,7 @@ def test_profile_honours_bounds() -> None:
     ref = optimize.minimize(fun, np.zeros(2), bounds=list(zip(lik.lower, lik.upper, strict=True)), method="L-BFGS-B")
     assert prof.twice_nll[0] <= ref.fun + 1e-9
     assert prof.twice_nll[0] == pytest.approx(ref.fun, abs=1e-6)
-    spec = build_workspace([tmpl], normfactors={"bkg": "mu"}, poi="mu")
+    spec = build_workspace([tmpl], normfactors={"bkg": "mu"}, poi="mu", linear_norms=True)
     model, data = _pyhf_model(spec)
     assert float(-2.0 * model.logpdf(_pars(model, {"norm": -2.0, "shape": 0.3}), data)[0]) == pytest.approx(
         fun(np.array([-2.0, 0.3])), abs=1e-9

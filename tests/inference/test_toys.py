@@ -221,10 +221,10 @@ def _with_fixed() -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        (_shapesys_spec(), r"'shapesys'.*supported modifier types: histosys, normfactor"),
+        (_shapesys_spec(), r"'shapesys'.*supported modifier types: histosys, normsys, normfactor"),
         (
-            _with_modifier({"name": "lumi_like", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}}),
-            r"'normsys'.*supported modifier types: histosys, normfactor",
+            _with_modifier({"name": "lumi", "type": "lumi", "data": None}),
+            r"'lumi'.*supported modifier types: histosys, normsys, normfactor",
         ),
         (_with_modifier({"name": "k", "type": "normfactor", "data": None}), r"normfactor 'k' .* is not the POI 'mu'"),
         (_with_fixed(), r"sets \['fixed'\]"),
@@ -233,6 +233,26 @@ def _with_fixed() -> dict[str, Any]:
 def test_unsupported_workspaces_are_refused(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         assemble.from_workspace(spec)
+
+
+def test_normsys_workspace_equals_pyhf() -> None:
+    """normsys (code4) on the signal and on the background, with a shared histosys: twice_nll at random points
+    in every interpolation regime, and the free fit, equal pyhf's."""
+    spec = _with_modifier({"name": "sig_norm", "type": "normsys", "data": {"hi": 1.2, "lo": 0.7}})
+    bkg = spec["channels"][0]["samples"][1]
+    bkg["modifiers"].append({"name": "bkg_norm", "type": "normsys", "data": {"hi": 1.1, "lo": 0.85}})
+    bkg["modifiers"].append({"name": "sig_norm", "type": "normsys", "data": {"hi": 0.95, "lo": 1.05}})
+    model, data = _pyhf(spec)
+    lik, batch = assemble.from_workspace(spec)
+    assert lik.nuisances == ("bkg_norm", "correlated_bkg_uncertainty", "sig_norm")
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        theta, mu = rng.uniform(-3.0, 3.0, 3), rng.uniform(0.0, 3.0)
+        ours = lik.twice_nll(batch, theta[None], mu)[0]
+        assert ours == pytest.approx(float(-2.0 * model.logpdf(_pars(model, lik, theta, mu), data)[0]), abs=1e-9)
+    pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer(tolerance=1e-12))
+    _, ref = pyhf.infer.mle.fit(data, model, return_fitted_val=True)
+    assert lik.profile(batch).twice_nll[0] == pytest.approx(float(ref), abs=1e-6)
 
 
 def test_per_row_data_need_matching_shapes() -> None:

@@ -1,6 +1,10 @@
 """Tests of the direct implementation of the reference chi-squares (cevns_hf.reference.chi2), and how the pyhf
 workspaces of cevns_hf.workspace.build compare with them on the real data.
 
+The reference forms are linear in the normalisations, so the workspaces compared with them here are the exact
+linear mirror (``build_workspace(..., linear_norms=True)``: normalisations as symmetric histosys with bounds), not
+the default normsys workspaces; ``docs/model.md`` measures how much the two differ.
+
 Unit tests use a tiny hand-made Templates. The real-data tests (marked slow; they run by default) read
 the COHERENT releases from ``$CEVNS_HF_DATA`` and compare profiled Delta chi2 curves with pyhf's
 profiled Delta(twice_nll) on a 7-point grid spanning pyhf's 1-sigma (HESSE) interval of mu.
@@ -125,7 +129,7 @@ def test_shape_interpolation_is_piecewise_linear() -> None:
 )
 def test_pyhf_form_is_the_workspace_model(theta: dict[str, float]) -> None:
     toy = _toy()
-    model = pyhf.Workspace(build_workspace([toy])).model()
+    model = pyhf.Workspace(build_workspace([toy], linear_norms=True)).model()
     pars = np.asarray(model.config.suggested_init(), dtype=float)
     pars[model.config.par_slice("mu_cevns")] = 0.9
     for name, value in theta.items():
@@ -268,7 +272,7 @@ class PyhfProfile:
 
 
 def _pyhf_profile(templates: Templates) -> PyhfProfile:
-    spec = build_workspace([templates])
+    spec = build_workspace([templates], linear_norms=True)  # the linear mirror of the reference forms
     result = fit(spec)
     mu_hat, mu_err = result.parameters["mu_cevns"]
     grid = mu_hat + np.linspace(-1.0, 1.0, N_GRID) * mu_err
