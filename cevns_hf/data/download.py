@@ -4,7 +4,8 @@ A download goes to a staging directory inside the cache, is verified there (:mod
 SHA-256 of the bytes, or of the numbers the analysis reads) and only then renamed into place, so no partial
 or unverified file is ever left in the cache. A dropped connection, a timeout or an HTTP 5xx answer is
 retried (:data:`ATTEMPTS` attempts in all, waiting ``RETRY_DELAY_S x attempt`` seconds in between); an HTTP
-4xx answer is not. A progress bar is shown when stderr is a terminal.
+4xx answer is not. A progress bar (tqdm, as pooch's ``progressbar=True``) is shown when stderr is a
+terminal, never in logs or pipes.
 
 Mirror: ``fetch(mirror=URL)``, or the environment variable ``CEVNS_HF_MIRROR=URL``, downloads
 ``<URL>/<release>/<name>`` instead of the official URL (e.g. a local copy served over HTTP for tests, or
@@ -172,6 +173,44 @@ def _quiet_pooch() -> Iterator[None]:
         pooch_logger.setLevel(level)
 
 
+class _HTTPDownloader:
+    """A pooch downloader for http(s) URLs: :class:`pooch.HTTPDownloader` without its socket leak.
+
+    pooch's own downloader leaves the response (and its socket) open when the server answers with an error
+    status; this one streams the body within ``with requests.get(...)``, so every path closes it. Progress
+    is a tqdm bar on stderr (as pooch's ``progressbar=True``) when ``progressbar``.
+    """
+
+    def __init__(self, progressbar: bool, timeout_s: float = 60.0) -> None:
+        self.progressbar = progressbar
+        self.timeout_s = timeout_s
+
+    def __call__(self, url: str, output_file: str, pooch_obj: object, check_only: bool = False) -> bool | None:
+        import requests
+
+        with requests.get(url, stream=not check_only, timeout=self.timeout_s) as response:
+            if check_only:
+                return response.ok
+            response.raise_for_status()
+            total = int(response.headers.get("content-length", 0)) or None
+            progress = None
+            if self.progressbar:
+                from tqdm import tqdm
+
+                name = url.rsplit("/", 1)[-1]
+                progress = tqdm(total=total, unit="B", unit_scale=True, desc=name, file=sys.stderr, leave=True)
+            try:
+                with open(output_file, "wb") as handle:
+                    for chunk in response.iter_content(chunk_size=1 << 16):
+                        handle.write(chunk)
+                        if progress is not None:
+                            progress.update(len(chunk))
+            finally:
+                if progress is not None:
+                    progress.close()
+        return None
+
+
 def _transient(exc: OSError) -> bool:
     """A failure worth retrying: anything but an HTTP 4xx answer."""
     response = getattr(exc, "response", None)
@@ -183,11 +222,18 @@ def _retrieve(entry: ReleaseFile, url: str, directory: Path) -> Path:
     """Download ``url`` to ``directory/<name>``, retrying transient failures."""
     import pooch
 
+    progress = _show_progress()
+    http = urlsplit(url).scheme in ("http", "https")
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with _quiet_pooch():
                 result = pooch.retrieve(
-                    url, known_hash=None, fname=entry.name, path=directory, progressbar=_show_progress()
+                    url,
+                    known_hash=None,
+                    fname=entry.name,
+                    path=directory,
+                    progressbar=progress,
+                    downloader=_HTTPDownloader(progress) if http else None,
                 )
             return Path(result)
         except OSError as exc:  # requests.RequestException derives from OSError
