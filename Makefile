@@ -14,7 +14,8 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 # Main job: the SM templates, workspaces and fits (outputs in templates/, workspaces/, results/).
-# Release data: $$CEVNS_HF_DATA if set, else the user cache (filled by `cevns-hf data fetch`).
+# Release data: $$CEVNS_HF_DATA if set, else the user cache, filled by `cevns-hf data fetch` with what the
+# main job reads (official URLs, or $$CEVNS_HF_MIRROR/<release>/<file> when that is set; verified).
 run: $(BIN)/.installed
 	@if [ -z "$$CEVNS_HF_DATA" ]; then $(BIN)/cevns-hf data fetch; fi
 	$(BIN)/cevns-hf -v run --output-dir . --force

@@ -16,7 +16,7 @@ import click
 
 from cevns_hf import data as _data
 from cevns_hf.cli._errors import CevnsHFCLIError, friendly
-from cevns_hf.exceptions import OutputExistsError
+from cevns_hf.exceptions import ConfigurationError, OutputExistsError
 
 __all__ = ["data"]
 
@@ -51,11 +51,31 @@ def data() -> None:
 
 @data.command("fetch")
 @_release_option
-@click.option("--include-optional", is_flag=True, help="Also fetch optional files (snsFlux2D.root, unverified).")
+@click.option(
+    "--include-optional",
+    is_flag=True,
+    help="Also fetch the files the main job does not read (derived csi2021-flux files: from a mirror only).",
+)
+@click.option(
+    "--mirror",
+    metavar="URL",
+    default=None,
+    help="Download <URL>/<release>/<file> instead of the official URLs (default: $CEVNS_HF_MIRROR).",
+)
 @friendly
-def fetch_command(release: tuple[str, ...], include_optional: bool) -> None:
-    """Download the official release files into the user cache, verifying their SHA-256."""
-    paths = _data.fetch(_selection(release), include_optional=include_optional)
+def fetch_command(release: tuple[str, ...], include_optional: bool, mirror: str | None) -> None:
+    """Download the release files the main job needs into the user cache, verifying them.
+
+    Files come from Zenodo and arXiv (or a mirror), including the official CsI flux snsFlux2D.root. Each is
+    checked against its pinned SHA-256: of its bytes, or of the numbers the analysis reads (header lines,
+    and events outside the CsI analysis region, may differ from the project's reference copies).
+    """
+    try:
+        paths = _data.fetch(_selection(release), include_optional=include_optional, mirror=mirror)
+    except ConfigurationError as err:  # the library names the value, the command its option
+        if mirror is None or not str(err).startswith("mirror must be"):
+            raise
+        raise CevnsHFCLIError("--" + str(err)) from err
     for path in paths:
         click.echo(str(path))
     click.echo(f"{len(paths)} file(s) in {_data.cache_dir()}", err=True)
@@ -88,7 +108,7 @@ def _yes_no(value: bool | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 @friendly
 def status_command(release: tuple[str, ...], as_json: bool) -> None:
-    """Show where each release file is found and whether its checksum is verified."""
+    """Show where each release file is found and whether it passes its check (bytes, numeric, events)."""
     report = _data.status(_selection(release))
     if as_json:
         rows = [
@@ -100,15 +120,16 @@ def status_command(release: tuple[str, ...], as_json: bool) -> None:
                 "source": s.source,
                 "path": None if s.path is None else str(s.path),
                 "optional": s.file.optional,
+                "check": s.file.check,
             }
             for s in report
         ]
         click.echo(json.dumps(rows, indent=2))
         return
-    header = ("release", "file", "present", "verified", "source")
+    header = ("release", "file", "present", "verified", "source", "check")
     table = [header] + [
         (s.file.release, s.file.name + (" (optional)" if s.file.optional else ""), _yes_no(s.present),
-         _yes_no(s.verified), s.source)
+         _yes_no(s.verified), s.source, s.file.check)
         for s in report
     ]  # fmt: skip
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]

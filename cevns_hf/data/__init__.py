@@ -2,9 +2,12 @@
 
 * :mod:`cevns_hf.data.registry`: the release table (package data ``releases.csv``, read with
   :mod:`importlib.resources`): :data:`RELEASES`, :data:`REGISTRY`, :func:`files`;
-* :mod:`cevns_hf.data.store`: where files are looked up (``$CEVNS_HF_DATA``, then :func:`cache_dir`), their
-  SHA-256 verification (memoised), :func:`release_path`, :func:`status` and :func:`import_directory`;
-* :mod:`cevns_hf.data.download`: :func:`fetch`, downloads of the official files with pooch.
+* :mod:`cevns_hf.data.verify`: the check of each file (SHA-256 of its bytes, of its numeric rows, or of its
+  events in the CsI analysis region), memoised;
+* :mod:`cevns_hf.data.store`: where files are looked up (``$CEVNS_HF_DATA``, then :func:`cache_dir`),
+  :func:`release_path`, :func:`status` and :func:`import_directory`;
+* :mod:`cevns_hf.data.download`: :func:`fetch`, downloads of what the main job reads with pooch, from the
+  official URLs or a mirror (``$CEVNS_HF_MIRROR``), verified before they enter the cache, with retries.
 
 Usage::
 

@@ -1,27 +1,25 @@
 """The registry of COHERENT release files: the release table (package data ``releases.csv``) and its lookup.
 
 Every release file the project reads has one row in ``cevns_hf/data/releases.csv`` with its official URL,
-its SHA-256 (that of the project's reference copy: the ``SHA256SUMS`` of ``shared/data/coherent``), a
-description and an optional flag; the file's header comment documents the columns and the source of each
-release. The table is read once, at import, with :mod:`importlib.resources`.
+the kind of verification it gets and the pinned digest (see :mod:`cevns_hf.data.verify`), a description and
+an optional flag; the file's header comment documents the columns and the source of each release. The table
+is read once, at import, with :mod:`importlib.resources`.
 
 Releases:
 
 * ``lar2020``: CENNS-10 liquid argon "Analysis A", Akimov et al., PRL 126 (2021) 012002,
-  Zenodo record 3903810 (DOI 10.5281/zenodo.3903810).
+  Zenodo record 3903810 (DOI 10.5281/zenodo.3903810). Byte SHA-256 (the reference copies are
+  byte-identical to Zenodo).
 * ``csi2021``: CsI[Na] full data set, Akimov et al., PRL 129 (2022) 081801, ancillary files of
-  arXiv:2110.07730v2. The official SNS flux ``snsFlux2D.root`` is registered as an optional file without
-  a checksum (none is published).
+  arXiv:2110.07730v2. Official bytes unknown: SHA-256 of the numbers the analysis reads (the event lists:
+  only the events of the analysis region). The official SNS flux ``snsFlux2D.root`` is needed (the CsI
+  arrival-time PDFs are derived from it) and has no checksum (none is published).
 * ``csi2017``: CsI[Na] first observation, Akimov et al., Science 357 (2017) 1123, Zenodo record 1228631
-  (DOI 10.5281/zenodo.1228631).
-* ``csi2021-flux``: CSV/NPZ conversions of ``snsFlux2D.root`` (derived, not official). They have no public
-  URL: they can only be provided through ``$CEVNS_HF_DATA`` or :func:`cevns_hf.data.import_directory`.
-
-The registered hashes are those of the project's reference copies. Some of them are known not to be
-byte-identical to the files served at the official URL (the csi2017 arrival-time PDFs and data tables had
-their header lines rewritten; the csi2021 copies were never compared byte by byte with arXiv); for those,
-:func:`cevns_hf.data.fetch` reports a :class:`~cevns_hf.exceptions.ChecksumError` and the reference copy
-must be imported.
+  (DOI 10.5281/zenodo.1228631). Byte SHA-256 for the four files known to be identical to Zenodo, SHA-256 of
+  the numeric rows for the seven whose header lines differ.
+* ``csi2021-flux``: CSV/NPZ conversions of ``snsFlux2D.root`` (derived, not official, optional). They have
+  no public URL: they are used when provided through ``$CEVNS_HF_DATA``, a mirror or
+  :func:`cevns_hf.data.import_directory`, never required.
 """
 
 from __future__ import annotations
@@ -33,6 +31,7 @@ from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 
+from cevns_hf.data.verify import CHECKS
 from cevns_hf.exceptions import ConfigurationError, DataError
 
 __all__ = [
@@ -54,8 +53,9 @@ def __dir__() -> list[str]:
 #: Name of the release table, package data of :mod:`cevns_hf.data`.
 TABLE_NAME = "releases.csv"
 
-_COLUMNS = ("release", "name", "sha256", "optional", "url", "description")
+_COLUMNS = ("release", "name", "check", "sha256", "shape", "optional", "url", "description")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_SHAPE = re.compile(r"([1-9][0-9]*)x([1-9][0-9]*)")
 _FLAGS = {"true": True, "false": False}
 
 
@@ -66,10 +66,13 @@ class ReleaseFile:
     Attributes:
         release: release identifier, one of :data:`RELEASES`.
         name: file name inside the release (also the name on disk: ``<release>/<name>``).
-        sha256: expected SHA-256 (lower-case hex), or ``None`` when no checksum is known.
+        sha256: expected digest (lower-case hex SHA-256) for ``check``, or ``None`` when none is known.
         url: official download URL, or ``None`` for derived files with no public source.
         description: one-line description of the content.
-        optional: the file is not needed by the default analyses (not fetched unless asked for).
+        optional: the file is not needed by the main job (not fetched unless asked for).
+        check: what ``sha256`` covers, one of :data:`~cevns_hf.data.verify.CHECKS`: ``bytes`` (the file),
+            ``numeric`` (its numeric rows), ``events`` (its events in the analysis region), ``none``.
+        shape: (rows, columns) of the hashed table for ``numeric`` / ``events``, else ``None``.
     """
 
     release: str
@@ -78,6 +81,8 @@ class ReleaseFile:
     url: str | None
     description: str
     optional: bool = False
+    check: str = "bytes"
+    shape: tuple[int, int] | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -89,12 +94,22 @@ def _row_to_file(row: list[str], where: str) -> ReleaseFile:
     if len(row) != len(_COLUMNS):
         msg = f"{where}: expected {len(_COLUMNS)} fields ({', '.join(_COLUMNS)}), got {len(row)}"
         raise DataError(msg)
-    release, name, sha256, optional, url, description = (field.strip() for field in row)
+    release, name, check, sha256, shape, optional, url, description = (field.strip() for field in row)
     if not release or not name or "/" in name or not description:
         msg = f"{where}: release, name (without '/') and description must not be empty"
         raise DataError(msg)
+    if check not in CHECKS:
+        msg = f"{where}: check must be one of {', '.join(CHECKS)}, got {check!r}"
+        raise DataError(msg)
     if sha256 and not _SHA256.fullmatch(sha256):
         msg = f"{where}: sha256 must be 64 lower-case hex digits or empty, got {sha256!r}"
+        raise DataError(msg)
+    if (check == "none") != (not sha256):
+        msg = f"{where}: sha256 must be empty exactly when check is 'none', got check {check!r}, sha256 {sha256!r}"
+        raise DataError(msg)
+    dims = _SHAPE.fullmatch(shape)
+    if (check in ("numeric", "events")) != (dims is not None) or (shape and dims is None):
+        msg = f"{where}: shape must be <rows>x<columns> for check numeric or events and empty otherwise, got {shape!r}"
         raise DataError(msg)
     if optional not in _FLAGS:
         msg = f"{where}: optional must be 'true' or 'false', got {optional!r}"
@@ -106,6 +121,8 @@ def _row_to_file(row: list[str], where: str) -> ReleaseFile:
         url=url or None,
         description=description,
         optional=_FLAGS[optional],
+        check=check,
+        shape=None if dims is None else (int(dims.group(1)), int(dims.group(2))),
     )
 
 
@@ -120,7 +137,8 @@ def parse_table(text: str, source: str = TABLE_NAME) -> tuple[ReleaseFile, ...]:
         The files, grouped by release in order of first appearance, in table order within a release.
 
     Raises:
-        DataError: the table is malformed (wrong header or field count, bad hash or flag, duplicate file);
+        DataError: the table is malformed (wrong header or field count, bad check, hash, shape or flag,
+            duplicate file);
             the message gives the line.
     """
     rows = [

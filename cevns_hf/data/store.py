@@ -8,21 +8,23 @@ Files are looked up, per file, in two places (see :func:`release_path`):
    official files) or :func:`import_directory` (copy from a local directory with the same
    ``<release>/<name>`` layout).
 
-A file is always checked against its registered SHA-256 before use; the (costly) hash is memoised per
-file state, so repeated loads are cheap.
+A file is always checked against its registered digest before use (:mod:`cevns_hf.data.verify`: SHA-256 of
+the bytes, or of the numbers the analysis reads); the (costly) digest is memoised per file state, so
+repeated loads are cheap. ``checksum_error``, ``sha256_of`` and ``warn_unverified`` are re-exported from
+:mod:`cevns_hf.data.verify`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cevns_hf.data import verify as _verification
 from cevns_hf.data.registry import REGISTRY, RELEASES, ReleaseFile, files, lookup, select_releases
+from cevns_hf.data.verify import checksum_error, sha256_of, warn_unverified
 from cevns_hf.exceptions import ChecksumError, DataNotFoundError, OutputExistsError
 from cevns_hf.io.atomic import atomic_copy
 
@@ -104,72 +106,6 @@ def _locate(entry: ReleaseFile) -> tuple[str, Path] | None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Checksums (memoised per file state)
-# --------------------------------------------------------------------------------------------------
-
-_HASH_CACHE: dict[tuple[str, int, int, int], str] = {}
-_HASH_LOCK = threading.Lock()
-_UNVERIFIED_WARNED: set[tuple[str, int, int, int]] = set()
-
-
-def _file_key(path: Path) -> tuple[str, int, int, int]:
-    st = path.stat()
-    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of ``path`` (lower-case hex), memoised per (path, size, mtime_ns, inode)."""
-    key = _file_key(path)
-    with _HASH_LOCK:
-        cached = _HASH_CACHE.get(key)
-    if cached is not None:
-        return cached
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    value = digest.hexdigest()
-    with _HASH_LOCK:
-        _HASH_CACHE[key] = value
-    return value
-
-
-def checksum_error(entry: ReleaseFile, path: Path, actual: str) -> ChecksumError:
-    """The error for ``path`` (a copy of ``entry``) whose SHA-256 is ``actual`` instead of the registered one."""
-    msg = (
-        f"checksum mismatch for COHERENT release file {entry.release}/{entry.name} at {str(path)!r}: "
-        f"expected SHA-256 {entry.sha256}, got {actual}; the file is corrupt or is not the registered "
-        "release file: delete it and provide it again (`cevns-hf data fetch` or `cevns-hf data import DIR`)"
-    )
-    return ChecksumError(msg)
-
-
-def warn_unverified(entry: ReleaseFile, path: Path) -> None:
-    """Log, once per file state, that ``path`` is used without verification (no registered hash)."""
-    key = _file_key(path)
-    with _HASH_LOCK:
-        if key in _UNVERIFIED_WARNED:
-            return
-        _UNVERIFIED_WARNED.add(key)
-    logger.warning(
-        "%s/%s at %s is UNVERIFIED: no official SHA-256 is known for this file",
-        entry.release,
-        entry.name,
-        path,
-    )
-
-
-def _verify(entry: ReleaseFile, path: Path) -> None:
-    """Check ``path`` against the registered hash of ``entry`` (warn if there is none)."""
-    if entry.sha256 is None:
-        warn_unverified(entry, path)
-        return
-    actual = sha256_of(path)
-    if actual != entry.sha256:
-        raise checksum_error(entry, path, actual)
-
-
-# --------------------------------------------------------------------------------------------------
 # Lookup
 # --------------------------------------------------------------------------------------------------
 
@@ -178,14 +114,14 @@ def _not_found_error(entry: ReleaseFile) -> DataNotFoundError:
     where = " and ".join(repr(str(path)) for _, path in _candidates(entry))
     if entry.url is None:
         download = (
-            "it has no public URL (derived file), so `cevns-hf data fetch` cannot download it; "
-            "provide it from a local copy"
+            "it is a derived file with no public URL, so `cevns-hf data fetch` cannot download it "
+            "(only from a mirror, as an optional file); provide it from a local copy"
         )
     else:
-        optional = " --include-optional" if entry.optional else ""
+        needed = "an optional file" if entry.optional else "a file the main job needs"
         download = (
-            f"download the official file with `cevns-hf data fetch --release {entry.release}{optional}` "
-            f"(from {entry.url}), or provide a local copy"
+            f"download it ({needed} of release {entry.release!r}, official URL {entry.url}) with "
+            "`cevns-hf data fetch`, or provide a local copy"
         )
     msg = (
         f"COHERENT release file {entry.release}/{entry.name} not found (looked in {where}). "
@@ -206,8 +142,8 @@ def release_path(release: str, name: str, *, verify: bool = True) -> Path:
     Args:
         release: release identifier, one of :data:`~cevns_hf.data.RELEASES`.
         name: file name inside the release.
-        verify: check the file against its registered SHA-256 (memoised per file state). Files without a
-            registered hash are never verified; a warning says so.
+        verify: check the file against its registered digest (memoised per file state). Files without a
+            registered digest are never verified; a warning says so.
 
     Returns:
         Path of the file.
@@ -215,7 +151,7 @@ def release_path(release: str, name: str, *, verify: bool = True) -> Path:
     Raises:
         ConfigurationError: unknown release or file name (the message lists the valid choices).
         DataNotFoundError: the file is in none of the searched places (the message tells how to provide it).
-        ChecksumError: the file does not have the registered SHA-256.
+        ChecksumError: the file does not have the registered digest (the message names the file).
     """
     entry = lookup(release, name)
     located = _locate(entry)
@@ -223,7 +159,7 @@ def release_path(release: str, name: str, *, verify: bool = True) -> Path:
         raise _not_found_error(entry)
     _, path = located
     if verify:
-        _verify(entry, path)
+        _verification.verify(entry, path)
     elif entry.sha256 is None:
         warn_unverified(entry, path)
     return path
@@ -274,13 +210,11 @@ def status(releases: Iterable[str] | None = None) -> list[FileStatus]:
                 result.append(FileStatus(entry, None, present=False, verified=None, source="missing"))
                 continue
             source, path = located
-            verified: bool | None = None
-            if entry.sha256 is not None:
-                try:
-                    verified = sha256_of(path) == entry.sha256
-                except OSError as exc:
-                    logger.warning("cannot read %s: %s", path, exc)
-                    verified = False
+            try:
+                verified = _verification.matches(entry, path)
+            except OSError as exc:
+                logger.warning("cannot read %s: %s", path, exc)
+                verified = False
             result.append(FileStatus(entry, path, present=True, verified=verified, source=source))
     return result
 
@@ -296,7 +230,7 @@ def import_directory(
     *,
     overwrite: bool = False,
 ) -> list[Path]:
-    """Copy release files from a local directory into :func:`cache_dir`, verifying their SHA-256.
+    """Copy release files from a local directory into :func:`cache_dir`, verifying their digests.
 
     ``directory`` is laid out ``<release>/<name>`` (like ``$CEVNS_HF_DATA``). Every source file is checked
     before anything is written: a corrupt source file, or an existing cache file that differs and may not
@@ -315,7 +249,7 @@ def import_directory(
         ConfigurationError: unknown release.
         DataNotFoundError: ``directory`` does not exist; or no file at all of an explicitly requested
             release (with ``releases=None``: of any release) was found in it.
-        ChecksumError: a source file does not have the registered SHA-256.
+        ChecksumError: a source file does not have the registered digest.
         OutputExistsError: a differing file is already in the cache and ``overwrite`` is false.
     """
     source_root = Path(directory).expanduser()
@@ -339,9 +273,9 @@ def import_directory(
                 log("%s/%s not found in %s: skipped", release, entry.name, source_root)
                 continue
             found_any = True
+            if entry.sha256 is not None:
+                _verification.verify(entry, source)
             source_hash = sha256_of(source)
-            if entry.sha256 is not None and source_hash != entry.sha256:
-                raise checksum_error(entry, source, source_hash)
             target = root / release / entry.name
             if target.exists():
                 if target.is_file() and sha256_of(target) == source_hash:
@@ -379,13 +313,11 @@ def import_directory(
         done[(entry.release, entry.name)] = target
     for entry, source, target in plan:
         atomic_copy(source, target, overwrite=overwrite)
-        if entry.sha256 is not None:
-            actual = sha256_of(target)
-            if actual != entry.sha256:
-                target.unlink(missing_ok=True)
-                raise checksum_error(entry, target, actual)
-        else:
-            warn_unverified(entry, target)
+        try:
+            _verification.verify(entry, target)
+        except ChecksumError:
+            target.unlink(missing_ok=True)
+            raise
         logger.info("imported %s/%s into %s", entry.release, entry.name, target)
         done[(entry.release, entry.name)] = target
     return [done[key] for key in REGISTRY if key in done]

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from cevns_hf import data
 from cevns_hf.cli.data import data as data_cli
-from cevns_hf.data import download, registry, store
+from cevns_hf.data import download, registry, store, verify
 from cevns_hf.exceptions import (
     CevnsHFError,
     ChecksumError,
@@ -103,8 +103,14 @@ def test_every_sha256sums_line_is_registered(reference: Path) -> None:
     assert len(sums) == 47
     for key, digest in sums.items():
         assert key in data.REGISTRY, key
-        assert data.REGISTRY[key].sha256 == digest, key
-    # ... and nothing else carries a hash: the only extra entry is the optional, unverified ROOT flux.
+        entry = data.REGISTRY[key]
+        if entry.check == "bytes":
+            assert entry.sha256 == digest, key
+            continue
+        # numeric / events: the pinned digest is that of the reference copy's numbers
+        assert entry.check in {"numeric", "events"}, key
+        assert verify.digest_of(reference / key[0] / key[1], entry.check) == (entry.sha256, entry.shape), key
+    # ... and nothing else is registered but the official ROOT flux (not in the reference copies, unverified).
     extra = set(data.REGISTRY) - set(sums)
     assert extra == {("csi2021", "snsFlux2D.root")}
     assert {r for r, _ in sums} == set(data.RELEASES)
@@ -126,13 +132,34 @@ def test_registry_entries() -> None:
         assert all(f.url == prefix + f.name for f in data.files(release))
     assert all(f.url is None for f in data.files("csi2021-flux"))
     root = data.REGISTRY[("csi2021", "snsFlux2D.root")]
-    assert root.optional
-    assert root.sha256 is None
+    assert not root.optional  # the main job derives the CsI arrival times from it
+    assert (root.sha256, root.check) == (None, "none")
     assert root.url == "https://arxiv.org/src/2110.07730v2/anc/snsFlux2D.root"
-    assert [f for f in data.REGISTRY.values() if f.optional] == [root]
+    # optional: what the main job does not read (1D projections, QF data, the derived flux)
+    optional = {(f.release, f.name) for f in data.REGISTRY.values() if f.optional}
+    assert optional == {
+        *(("lar2020", n) for n in ("energydata1d.txt", "f90data1d.txt", "timingdata1d.txt")),
+        *(("lar2020", f"systerrors1d{n}.txt") for n in ("energy", "psd", "time")),
+        ("csi2017", "qfData_chicago.txt"),
+        ("csi2017", "qfData_tunl.txt"),
+        *((f.release, f.name) for f in data.files("csi2021-flux")),
+    }
+    # the kind of check of every file
+    checks = {key: f.check for key, f in data.REGISTRY.items()}
+    assert {checks[("lar2020", f.name)] for f in data.files("lar2020")} == {"bytes"}
+    assert {checks[("csi2021-flux", f.name)] for f in data.files("csi2021-flux")} == {"bytes"}
+    byte_identical = {"coherent_parameters.yaml", "promptPDF.txt", "qfData_chicago.txt", "qfData_tunl.txt"}
+    assert {f.name for f in data.files("csi2017") if f.check == "bytes"} == byte_identical
+    assert {f.check for f in data.files("csi2017") if f.name not in byte_identical} == {"numeric"}
+    assert {f.name for f in data.files("csi2021") if f.check == "events"} == {"dataBeamOnC.txt", "dataBeamOnAC.txt"}
+    assert sum(f.check == "numeric" for f in data.files("csi2021")) == 6
+    assert data.REGISTRY[("csi2021", "dataBeamOnC.txt")].shape == (1578, 2)  # the README's region count
+    assert data.REGISTRY[("csi2021", "dataBeamOnAC.txt")].shape == (1295, 2)
+    for f in data.REGISTRY.values():
+        assert (f.shape is not None) == (f.check in {"numeric", "events"})
     assert [f.release for f in data.files()] == sorted((f.release for f in data.files()), key=data.RELEASES.index)
     assert len(data.files("lar2020")) == 21
-    for module in (data, registry, store, download):
+    for module in (data, registry, store, download, verify):
         assert set(dir(module)) == set(module.__all__), module
 
 
@@ -145,7 +172,7 @@ def test_table_is_package_data() -> None:
     assert len(data.REGISTRY) == 48
 
 
-_HEADER = "release,name,sha256,optional,url,description\n"
+_HEADER = "release,name,check,sha256,shape,optional,url,description\n"
 _HASH = "ab" * 32
 
 
@@ -153,28 +180,49 @@ def test_parse_table() -> None:
     text = (
         "# comment\n\n"
         + _HEADER
-        + f'b,x.txt,{_HASH},false,https://example.org/x.txt,"X, with a comma"\n'
-        + "a,y.txt,,true,,Y\n"
-        + "b,z.txt,,false,,Z\n"
+        + f'b,x.txt,bytes,{_HASH},,false,https://example.org/x.txt,"X, with a comma"\n'
+        + "a,y.txt,none,,,true,,Y\n"
+        + f"b,z.txt,events,{_HASH},12x2,false,,Z\n"
     )
     first, second, third = registry.parse_table(text)
     assert first == data.ReleaseFile("b", "x.txt", _HASH, "https://example.org/x.txt", "X, with a comma")
     assert (second.name, third.name) == ("z.txt", "y.txt")  # grouped by release, in order of first appearance
-    assert (third.sha256, third.url, third.optional) == (None, None, True)
+    assert (third.sha256, third.url, third.optional, third.check) == (None, None, True, "none")
+    assert (second.check, second.shape) == ("events", (12, 2))
 
 
 @pytest.mark.parametrize(
     ("rows", "match"),
     [
         ("release,name,sha256\n", "header"),
-        (_HEADER + "a,x.txt,,false,\n", "line 3: expected 6 fields"),
-        (_HEADER + "a,x.txt,ABC,false,,X\n", "sha256"),
-        (_HEADER + "a,x.txt,,yes,,X\n", "optional"),
-        (_HEADER + "a,x.txt,,false,,\n", "description"),
-        (_HEADER + "a,d/x.txt,,false,,X\n", "name"),
-        (_HEADER + "a,x.txt,,false,,X\na,x.txt,,false,,X\n", "line 4: a/x.txt is registered twice"),
+        (_HEADER + "a,x.txt,none,,,false,\n", "line 3: expected 8 fields"),
+        (_HEADER + "a,x.txt,bytes,ABC,,false,,X\n", "sha256"),
+        (_HEADER + "a,x.txt,none,,,yes,,X\n", "optional"),
+        (_HEADER + "a,x.txt,none,,,false,,\n", "description"),
+        (_HEADER + "a,d/x.txt,none,,,false,,X\n", "name"),
+        (_HEADER + "a,x.txt,none,,,false,,X\na,x.txt,none,,,false,,X\n", "line 4: a/x.txt is registered twice"),
+        (_HEADER + f"a,x.txt,md5,{_HASH},,false,,X\n", "check must be one of bytes, numeric, events, none"),
+        (_HEADER + "a,x.txt,bytes,,,false,,X\n", "empty exactly when check is 'none'"),
+        (_HEADER + f"a,x.txt,none,{_HASH},,false,,X\n", "empty exactly when check is 'none'"),
+        (_HEADER + f"a,x.txt,numeric,{_HASH},,false,,X\n", "shape"),
+        (_HEADER + f"a,x.txt,bytes,{_HASH},3x2,false,,X\n", "shape"),
+        (_HEADER + f"a,x.txt,numeric,{_HASH},3by2,false,,X\n", "shape"),
     ],
-    ids=["header", "fields", "sha256", "optional", "description", "name", "duplicate"],
+    ids=[
+        "header",
+        "fields",
+        "sha256",
+        "optional",
+        "description",
+        "name",
+        "duplicate",
+        "check",
+        "bytes-without-hash",
+        "none-with-hash",
+        "numeric-without-shape",
+        "bytes-with-shape",
+        "bad-shape",
+    ],
 )
 def test_parse_table_rejects_malformed_rows(rows: str, match: str) -> None:
     with pytest.raises(DataError, match=match):
@@ -209,14 +257,14 @@ def test_locations(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated: Pa
 
 def test_release_path_through_env(with_reference: Path) -> None:
     for entry in data.files():
-        if entry.optional:
+        if entry.optional or entry.check == "none":
             continue
         path = data.release_path(entry.release, entry.name)
         assert path == with_reference / entry.release / entry.name
     report = data.status()
     assert len(report) == len(data.REGISTRY)
     for item in report:
-        if item.file.optional:
+        if item.file.optional or item.file.check == "none":
             assert item.source in {"missing", "env", "cache"}
             continue
         assert (item.present, item.verified, item.source) == (True, True, "env")
@@ -279,7 +327,7 @@ def test_verification_is_memoised(monkeypatch: pytest.MonkeyPatch, reference: Pa
         calls.append(1)
         return hashlib.sha256(*args)
 
-    monkeypatch.setattr(store, "hashlib", SimpleNamespace(sha256=counting_sha256))
+    monkeypatch.setattr(verify, "hashlib", SimpleNamespace(sha256=counting_sha256))
     for _ in range(3):
         data.release_path("lar2020", "bkgpdf.txt")
     assert len(calls) == 1
@@ -301,7 +349,7 @@ def test_unverified_optional_file_warns(
     with caplog.at_level(logging.WARNING, logger="cevns_hf.data"):
         assert data.release_path("csi2021", "snsFlux2D.root") == fake
     assert any("UNVERIFIED" in r.getMessage() for r in caplog.records)
-    (item,) = [s for s in data.status(["csi2021"]) if s.file.optional]
+    (item,) = [s for s in data.status(["csi2021"]) if s.file.name == "snsFlux2D.root"]
     assert (item.present, item.verified, item.source) == (True, None, "env")
 
 
@@ -379,24 +427,38 @@ def test_import_partial_and_missing_sources(
 # --------------------------------------------------------------------------------------------------
 
 
-def _fake_retrieve(reference: Path, calls: list[dict[str, Any]]) -> Callable[..., str]:
+@pytest.fixture(autouse=True)
+def no_retry_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(download, "RETRY_DELAY_S", 0.0)
+
+
+def _entry_for(url: str) -> data.ReleaseFile:
+    return next(e for e in data.REGISTRY.values() if e.url == url or url.endswith(f"/{e.release}/{e.name}"))
+
+
+def _fake_retrieve(reference: Path, calls: list[dict[str, Any]], corrupt: str = "") -> Callable[..., str]:
     def retrieve(url: str, known_hash: str | None = None, fname: str = "", path: Any = None, **kw: Any) -> str:
-        calls.append({"url": url, "known_hash": known_hash, "fname": fname, "path": Path(path)})
-        release = Path(path).name
+        calls.append({"url": url, "known_hash": known_hash, "fname": fname, "path": Path(path), **kw})
+        entry = _entry_for(url)
         target = Path(path) / fname
         target.parent.mkdir(parents=True, exist_ok=True)
-        source = reference / release / fname
+        source = reference / entry.release / entry.name
         if source.is_file():
             shutil.copyfile(source, target)
         else:
             target.write_bytes(b"downloaded")
+        if fname == corrupt:
+            target.write_bytes(target.read_bytes().replace(b"1", b"7", 1))
         return str(target)
 
     return retrieve
 
 
 def test_fetch_without_network_raises_data_error(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
+    attempts: list[str] = []
+
     def offline(url: str, **kwargs: Any) -> str:
+        attempts.append(url)
         raise requests.exceptions.ConnectionError(f"Failed to resolve host for {url}")
 
     monkeypatch.setattr(pooch, "retrieve", offline)
@@ -404,6 +466,8 @@ def test_fetch_without_network_raises_data_error(monkeypatch: pytest.MonkeyPatch
         data.fetch(["lar2020"])
     assert not isinstance(info.value, ChecksumError)
     assert "https://zenodo.org/record/3903810/files/" in str(info.value)
+    assert f"after {download.ATTEMPTS} attempts" in str(info.value)
+    assert len(attempts) == download.ATTEMPTS  # a dropped connection is retried
     assert isinstance(info.value.__cause__, OSError)
     assert _cache_files(isolated) == []
 
@@ -415,38 +479,95 @@ def test_fetch_without_network_raises_data_error(monkeypatch: pytest.MonkeyPatch
         data.fetch(["csi2021"])
 
 
-def test_fetch_uses_pooch_with_pinned_hashes(
+def test_fetch_does_not_retry_client_errors(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
+    attempts: list[str] = []
+
+    def not_found(url: str, **kwargs: Any) -> str:
+        attempts.append(url)
+        response = requests.Response()
+        response.status_code = 404
+        raise requests.exceptions.HTTPError(f"404 Client Error: Not Found for url: {url}", response=response)
+
+    monkeypatch.setattr(pooch, "retrieve", not_found)
+    with pytest.raises(DataError, match="not retried") as info:
+        data.fetch(["csi2017"])
+    assert "404" in str(info.value)
+    assert len(attempts) == 1
+
+
+def test_fetch_uses_pooch_and_verifies(
     monkeypatch: pytest.MonkeyPatch, reference: Path, isolated: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(pooch, "retrieve", _fake_retrieve(reference, calls))
     paths = data.fetch(["lar2020"])
-    assert paths == [isolated / "lar2020" / f.name for f in data.files("lar2020")]
-    assert [c["url"] for c in calls] == [f.url for f in data.files("lar2020")]
-    assert all(c["known_hash"] == f"sha256:{data.REGISTRY[('lar2020', c['fname'])].sha256}" for c in calls)
-    assert all(c["path"] == isolated / "lar2020" for c in calls)
+    needed = [f for f in data.files("lar2020") if not f.optional]
+    assert paths == [isolated / "lar2020" / f.name for f in needed]
+    assert [c["url"] for c in calls] == [f.url for f in needed]
+    # downloaded into a staging directory next to the target, verified there, then moved into place
+    assert all(c["path"].parent == isolated / "lar2020" for c in calls)
+    assert all(c["progressbar"] is False for c in calls)  # stderr is not a terminal here
+    assert _leftovers(isolated) == []
     # already cached and verified: no new download
     calls.clear()
     assert data.fetch(["lar2020"]) == paths
     assert calls == []
-    # derived files have no URL: skipped; the optional ROOT file only on request, unverified
-    assert data.fetch(["csi2021-flux"]) == []
+    # optional files only on request; derived files have no URL: skipped without a mirror
+    assert len(data.fetch(["lar2020"], include_optional=True)) == 21
+    calls.clear()
+    assert data.fetch(["csi2021-flux"], include_optional=True) == []
     assert calls == []
+    # the official ROOT flux is part of what the main job needs: fetched by default, unverified
     with caplog.at_level(logging.WARNING, logger="cevns_hf.data"):
-        fetched = data.fetch("csi2021", include_optional=True)
+        fetched = data.fetch("csi2021")
     assert isolated / "csi2021" / "snsFlux2D.root" in fetched
-    assert [c["known_hash"] for c in calls if c["fname"] == "snsFlux2D.root"] == [None]
+    assert len(fetched) == len(data.files("csi2021"))
     assert any("UNVERIFIED" in r.getMessage() for r in caplog.records)
 
 
-def test_fetch_checksum_mismatch(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
-    def mismatch(url: str, **kwargs: Any) -> str:
-        raise ValueError("SHA256 hash of downloaded file does not match the known hash")
+def test_fetch_replaces_a_corrupt_cached_file(monkeypatch: pytest.MonkeyPatch, reference: Path, isolated: Path) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(pooch, "retrieve", _fake_retrieve(reference, calls))
+    cached = isolated / "csi2017" / "promptPDF.txt"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("damaged\n")
+    assert cached in data.fetch(["csi2017"])
+    assert _sha256(cached) == data.REGISTRY[("csi2017", "promptPDF.txt")].sha256
 
-    monkeypatch.setattr(pooch, "retrieve", mismatch)
-    with pytest.raises(ChecksumError, match=r"csi2017/promptPDF\.txt"):
+
+@pytest.mark.parametrize("name", ["promptPDF.txt", "data_coincidence_beamOn.txt"])
+def test_fetch_checksum_mismatch(monkeypatch: pytest.MonkeyPatch, reference: Path, isolated: Path, name: str) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(pooch, "retrieve", _fake_retrieve(reference, calls, corrupt=name))
+    with pytest.raises(ChecksumError) as info:
         data.fetch(["csi2017"])
-    assert _cache_files(isolated) == []
+    message = str(info.value)
+    assert f"csi2017/{name} from https://zenodo.org/record/1228631/files/{name}" in message
+    assert data.REGISTRY[("csi2017", name)].sha256 in message
+    assert message.count("csi2017/") == 1  # only the bad file is named
+    assert not (isolated / "csi2017" / name).exists()
+    assert len(_cache_files(isolated)) == len([f for f in data.files("csi2017") if not f.optional]) - 1
+    assert _leftovers(isolated) == []
+
+
+def test_mirror_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    entry = data.REGISTRY[("lar2020", "brnpdf+1sigEnergy.txt")]
+    assert download.download_url(entry) == entry.url
+    assert (
+        download.download_url(entry, "http://127.0.0.1:8000/c/")
+        == "http://127.0.0.1:8000/c/lar2020/brnpdf+1sigEnergy.txt"
+    )
+    derived = data.REGISTRY[("csi2021-flux", "snsFlux_time_marginals_t10ns_pdf.csv")]
+    assert download.download_url(derived) is None
+    assert download.download_url(derived, "https://m.org") == f"https://m.org/csi2021-flux/{derived.name}"
+    assert download.mirror_from_env() is None
+    monkeypatch.setenv("CEVNS_HF_MIRROR", " https://m.org ")
+    assert download.mirror_from_env() == "https://m.org"
+    for bad in ("/local/dir", "file:///tmp/x", "http://"):
+        with pytest.raises(ConfigurationError, match="mirror must be a URL") as info:
+            download.download_url(entry, bad)
+        assert repr(bad) in str(info.value)
+        assert "--mirror" not in str(info.value)  # a library message names the value, not the CLI option
 
 
 # --------------------------------------------------------------------------------------------------
@@ -460,7 +581,7 @@ def test_cli_status_json(with_reference: Path) -> None:
     rows = json.loads(result.stdout)
     assert len(rows) == len(data.REGISTRY)
     assert {"release", "file", "present", "verified", "source"} <= set(rows[0])
-    assert all(r["verified"] is True and r["source"] == "env" for r in rows if not r["optional"])
+    assert all(r["verified"] is True and r["source"] == "env" for r in rows if r["check"] != "none")
     result = CliRunner().invoke(data_cli, ["status", "-r", "csi2017", "--json"])
     assert {r["release"] for r in json.loads(result.stdout)} == {"csi2017"}
 
@@ -469,9 +590,9 @@ def test_cli_status_table(with_reference: Path) -> None:
     result = CliRunner().invoke(data_cli, ["status", "--release", "lar2020"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["release", "file", "present", "verified", "source"]
+    assert lines[0].split() == ["release", "file", "present", "verified", "source", "check"]
     assert len(lines) == 1 + 21
-    assert all(line.split()[2:] == ["yes", "yes", "env"] for line in lines[1:])
+    assert all(line.split()[-4:] == ["yes", "yes", "env", "bytes"] for line in lines[1:])
 
 
 def test_cli_bad_release() -> None:
