@@ -8,13 +8,13 @@ LAr layout (energy x F90 x time) is written flattened along F90 x time with a no
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cevns_hf.exceptions import ConfigurationError, OutputExistsError
+from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.io.atomic import atomic_output
 from cevns_hf.templates.histograms import Templates
 
 __all__ = ["read_histograms", "write_templates"]
@@ -36,11 +36,6 @@ def _uproot() -> Any:
 def write_templates(templates: Templates, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Write every template of ``templates`` (nominal and shape variations) and the data to a ROOT file."""
     uproot = _uproot()
-    target = Path(path)
-    if target.exists() and not overwrite:
-        msg = f"refusing to overwrite existing file {str(target)!r} (overwrite=False)"
-        raise OutputExistsError(msg)
-    target.parent.mkdir(parents=True, exist_ok=True)
     x_edges = np.asarray(templates.axes[0].edges)
     if len(templates.axes) == 2:
         y_edges = np.asarray(templates.axes[1].edges)
@@ -51,21 +46,14 @@ def write_templates(templates: Templates, path: str | os.PathLike[str], *, overw
     def as2d(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return (np.asarray(h, dtype=float).reshape(len(x_edges) - 1, -1), x_edges, y_edges)
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        with uproot.recreate(tmp) as out:
-            out["data"] = as2d(templates.observed)
-            for sample in templates.samples:
-                out[sample.name] = as2d(sample.nominal)
-                for nuisance, (up, down) in sample.shapes.items():
-                    out[f"{sample.name}__{nuisance}_up"] = as2d(up)
-                    out[f"{sample.name}__{nuisance}_down"] = as2d(down)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    with atomic_output(path, overwrite=overwrite) as tmp, uproot.recreate(tmp) as out:
+        out["data"] = as2d(templates.observed)
+        for sample in templates.samples:
+            out[sample.name] = as2d(sample.nominal)
+            for nuisance, (up, down) in sample.shapes.items():
+                out[f"{sample.name}__{nuisance}_up"] = as2d(up)
+                out[f"{sample.name}__{nuisance}_down"] = as2d(down)
+    return Path(path)
 
 
 def read_histograms(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
