@@ -82,7 +82,7 @@ def _check_json_like(value: Any, source: str, path: tuple[Any, ...] = ()) -> Non
         return
     elif isinstance(value, int):
         if abs(value) > 2**63:
-            msg = f"invalid run configuration {source} at {_where(path)}: {value:.3g} is too large a number"
+            msg = f"invalid run configuration {source} at {_where(path)}: a whole number beyond 2**63 is too large"
             raise ConfigurationError(msg)
     elif isinstance(value, float):
         if not math.isfinite(value):
@@ -251,7 +251,10 @@ def load_config(path: str | Path) -> dict[str, Any]:
         _check_shape(text, source)
         config = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.YAMLError as err:
-        msg = f"run configuration {source} is not valid YAML: {_short(str(err))}"
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        msg = f"run configuration {source} is not valid YAML: {_short(str(problem))}{where}"
         raise ConfigurationError(msg) from None
     except (RecursionError, MemoryError, OverflowError, ValueError, TypeError) as err:
         if isinstance(err, ConfigurationError):
