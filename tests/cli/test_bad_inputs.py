@@ -28,15 +28,15 @@ def _scan(grid: str, extra: str = "", family: str = "nsi", kind: str = "scans") 
     return head + f"{kind}: [{{name: a, family: {family}, experiment: csi2021, grid: {{{grid}}}{extra}}}]\n"
 
 
-def A(argv: str, *expect: str) -> Any:  # noqa: N802 - one-letter case constructors keep one case a line
+def A(argv: str, *expect: str) -> Any:
     return pytest.param("argv", argv, expect, id=argv[:80])
 
 
-def C(text: str, *expect: str) -> Any:  # noqa: N802
+def C(text: str, *expect: str) -> Any:
     return pytest.param("config", text.encode("utf-8"), expect, id="config:" + text[:70].replace("\n", "|"))
 
 
-def B(data: bytes, *expect: str, name: str) -> Any:  # noqa: N802
+def B(data: bytes, *expect: str, name: str) -> Any:
     return pytest.param("config", data, expect, id="bytes:" + name)
 
 
@@ -48,6 +48,10 @@ WS = "workspace --experiment csi2021 -o {tmp}/new.json"
 PR = "predict --experiment csi2021 --hypothesis"
 RUN = "run --config {tmp}/good.yaml --no-plots"
 AX = "{lo: 0, hi: 1, n: 3}"
+
+ONE = "{name: a, family: nsi, experiment: csi2021, grid: {eps_ee_u: " + AX + "}}"
+DUP_SCAN = GOOD.replace("scans: [", "scans: [" + ONE.replace("name: a", "name: wm") + ", ")
+DUP_PS = "version: 1\nscans: []\npatchsets: [" + ONE + ", " + ONE + "]\n"
 
 CASES = [
     # -- detectors and command structure
@@ -305,21 +309,9 @@ CASES = [
     C(_scan(f"eps_ee_u: {AX}", ", profile: [nope]"), "nope", "valid parameters"),
     C(_scan(f"eps_ee_u: {AX}", ", profile: [eps_ee_d]", kind="patchsets"), "patchset", "profile"),
     C(_scan(f"mu_nu_mu: {AX}", family="magnetic_moment", kind="patchsets"), "mu_nu_mu", "1e-06"),
-    C(
-        GOOD.replace(
-            "scans: [", "scans: [{name: wm, family: nsi, experiment: csi2021, grid: {eps_ee_u: " + AX + "}}, "
-        ),
-        "scan name 'wm'",
-        "twice",
-    ),  # fmt: skip
+    C(DUP_SCAN, "scan name 'wm'", "twice"),
     C(GOOD.replace("[csi2021]", "[csi2021, csi2021]"), "sm_fits entry 'csi2021'", "twice"),
-    C(
-        _scan(f"mu_nu_mu: {AX}", family="nsi", kind="patchsets").replace(
-            "[{", "[{name: a, family: nsi, experiment: csi2021, grid: {eps_ee_u: " + AX + "}}, {"
-        ),
-        "patchset name 'a'",
-        "twice",
-    ),  # fmt: skip
+    C(DUP_PS, "patchset name 'a'", "twice"),
 ]
 
 
