@@ -26,7 +26,7 @@ def split_name(item: str, option: str) -> tuple[str, bool, str]:
     name, eq, rest = item.partition("=")
     name = name.strip()
     if not name:
-        msg = f"{option} expects NAME=LO:HI:N with a parameter name before '=', got {item!r}"
+        msg = f"{option} expects name=lo:hi:n with a parameter name before '=', got {item!r}"
         raise ConfigurationError(msg)
     return name, bool(eq), rest
 
@@ -67,7 +67,7 @@ def parse_grid(
         name, eq, rng = split_name(item, option)
         parts = rng.split(":")
         if not eq or len(parts) != 3:
-            msg = f"{option} expects NAME=LO:HI:N (e.g. g_nu=1e-6:1e-4:21), got {item!r}"
+            msg = f"{option} expects name=lo:hi:n (e.g. g_nu=1e-6:1e-4:21), got {item!r}"
             raise ConfigurationError(msg)
         if name in grid:
             msg = f"{option} {name} is given twice; give each parameter one axis"

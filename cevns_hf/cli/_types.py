@@ -55,8 +55,10 @@ class StrictFloat(click.ParamType):  # type: ignore[type-arg]
 
     name = "number"
 
-    def __init__(self, lo: float | None = None, hi: float | None = None, *, open_ends: bool = False) -> None:
-        self.lo, self.hi, self.open_ends = lo, hi, open_ends
+    def __init__(
+        self, lo: float | None = None, hi: float | None = None, *, open_ends: bool = False, what: str = "the value"
+    ) -> None:
+        self.lo, self.hi, self.open_ends, self.what = lo, hi, open_ends, what
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, float):
@@ -64,7 +66,7 @@ class StrictFloat(click.ParamType):  # type: ignore[type-arg]
         from cevns_hf._parse import parse_float
 
         try:
-            number = parse_float(str(value), "the value")
+            number = parse_float(str(value), self.what)
         except CevnsHFError as err:
             self.fail(str(err), param, ctx)
         below = self.lo is not None and (number <= self.lo if self.open_ends else number < self.lo)
@@ -73,7 +75,7 @@ class StrictFloat(click.ParamType):  # type: ignore[type-arg]
             left, right = ("(", ")") if self.open_ends else ("[", "]")
             lo = "-inf" if self.lo is None else f"{self.lo:g}"
             hi = "inf" if self.hi is None else f"{self.hi:g}"
-            self.fail(f"{value!r} is not in {left}{lo}, {hi}{right}", param, ctx)
+            self.fail(f"{self.what} {value!r} is not in {left}{lo}, {hi}{right}", param, ctx)
         return number
 
 

@@ -35,7 +35,11 @@ def _format(value: float | None) -> str:
 )
 @click.option("--parameter", required=True, metavar="NAME", help="The parameter to limit.")
 @click.option(
-    "--cl", default=0.9, show_default=True, type=StrictFloat(0.0, 1.0, open_ends=True), help="Confidence level."
+    "--cl",
+    default=0.9,
+    show_default=True,
+    type=StrictFloat(0.0, 1.0, open_ends=True, what="confidence level"),
+    help="Confidence level.",
 )
 @click.option(
     "--method",
