@@ -4,6 +4,12 @@ patchsets, plots and the results page, from the embedded COHERENT configuration 
 Outputs under ``output_dir``: ``workspaces/`` (SM and one BSM workspace per scan), ``patchsets/<name>/``
 (``BkgOnly.json`` + ``patchset.json``), ``templates/*.root``, ``results/*.json``, ``results/plots/*.png``,
 ``results/summary.md`` and ``docs/results.md``.
+
+Nothing is written before the whole configuration is checked (:func:`~cevns_hf.analysis.config.validate_config`)
+and before every output path is free (unless ``overwrite``). Every file is then written under a hidden
+staging folder ``<output_dir>/.cevns-hf-staging-*/`` and moved into place only when the whole job has
+succeeded (:class:`~cevns_hf.io.atomic.StagedOutputs`): an error or Ctrl-C before that leaves the output
+folder as it was. The one remaining window is the final loop of renames (milliseconds, same file system).
 """
 
 from __future__ import annotations
@@ -19,16 +25,16 @@ from typing import Any
 import numpy as np
 
 from cevns_hf import detectors
-from cevns_hf.analysis.config import axis_values, default_config
+from cevns_hf.analysis.config import axis_values, default_config, validate_config
 from cevns_hf.analysis.report import results_markdown
 from cevns_hf.bsm.family import get_family
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference import fit as infer
 from cevns_hf.inference.intervals import chi2_threshold
-from cevns_hf.io.atomic import atomic_write_text
+from cevns_hf.io.atomic import StagedOutputs, atomic_write_text, check_targets
 from cevns_hf.workspace import build as workspace
 
-__all__ = ["run"]
+__all__ = ["planned_outputs", "run"]
 
 
 def __dir__() -> list[str]:
@@ -49,7 +55,28 @@ def _progress(items: list[Any], desc: str, enabled: bool) -> Any:
     return tqdm(items, desc=desc, unit="step", leave=False)
 
 
-def _sm_part(out: Path, config: Mapping[str, Any], overwrite: bool, results: dict[str, Any], plots: bool) -> None:
+def planned_outputs(config: Mapping[str, Any], plots: bool = True) -> list[Path]:
+    """Every file a run of ``config`` may write, relative to its output folder (some are written only when
+    they can be: a BSM workspace needs an informative hypothesis, ROOT templates need uproot)."""
+    out: list[Path] = []
+    for name in config.get("sm_fits", []):
+        label = "+".join(d.name for d in detectors.resolve(name))
+        out.append(Path("workspaces") / f"{label.replace('+', '_')}.json")
+        if "+" not in label:
+            out.append(Path("templates") / f"{label}.root")
+            if plots:
+                out.append(Path("results") / "plots" / f"sm_fit_{label}.png")
+    for scan in config.get("scans", []):
+        out += [Path("results") / "scans" / f"{scan['name']}.json", Path("workspaces") / f"bsm_{scan['name']}.json"]
+        if plots:
+            out.append(Path("results") / "plots" / f"scan_{scan['name']}.png")
+    for ps in config.get("patchsets", []):
+        out += [Path("patchsets") / ps["name"] / "BkgOnly.json", Path("patchsets") / ps["name"] / "patchset.json"]
+    out += [Path("results") / "results.json", Path("results") / "summary.md", Path("docs") / "results.md"]
+    return out
+
+
+def _sm_part(out: StagedOutputs, config: Mapping[str, Any], results: dict[str, Any], plots: bool) -> None:
     from cevns_hf.templates.predict import predict
 
     fits = [detectors.resolve(name) for name in config.get("sm_fits", [])]
@@ -61,16 +88,14 @@ def _sm_part(out: Path, config: Mapping[str, Any], overwrite: bool, results: dic
         name = "+".join(d.name for d in experiments)
         tmpl = [d.templates() for d in experiments]
         spec = workspace.build_workspace(tmpl)
-        atomic_write_text(
-            out / "workspaces" / f"{name.replace('+', '_')}.json", workspace.dumps(spec), overwrite=overwrite
-        )
+        atomic_write_text(out.path(Path("workspaces") / f"{name.replace('+', '_')}.json"), workspace.dumps(spec))
         fit = infer.fit(spec)
         results["fits"][name] = fit.to_dict()
         if len(experiments) == 1:
             try:
                 from cevns_hf.io.root import write_templates
 
-                write_templates(tmpl[0], out / "templates" / f"{name}.root", overwrite=overwrite)
+                write_templates(tmpl[0], out.path(Path("templates") / f"{name}.root"))
             except (ImportError, ConfigurationError) as err:  # pragma: no cover - optional dependency
                 log.warning("templates/%s.root not written: %s", name, err)
             if plots:
@@ -82,7 +107,7 @@ def _sm_part(out: Path, config: Mapping[str, Any], overwrite: bool, results: dic
                 plot_projections(
                     tmpl[0],
                     {k: v.reshape(shape) for k, v in fitted.items()},
-                    out / "results" / "plots" / f"sm_fit_{name}.png",
+                    out.path(Path("results") / "plots" / f"sm_fit_{name}.png"),
                 )
 
 
@@ -134,10 +159,13 @@ def run(
 ) -> dict[str, Any]:
     """Run the configured analysis (the embedded COHERENT configuration by default).
 
+    The configuration is checked whole and every output path is checked free (unless ``overwrite``)
+    before anything is written; the files are staged and moved into place at the end (module docstring).
+
     Args:
         output_dir: where outputs are written.
-        config: a validated configuration (:func:`load_config`), default :func:`default_config`.
-        overwrite: replace outputs of a previous run.
+        config: a configuration mapping (checked by :func:`validate_config`), default :func:`default_config`.
+        overwrite: replace outputs of a previous run (files and symlinks alike).
         executor: a ``concurrent.futures``-style executor (or a Dask client) for the scans.
         plots: write the figures (needs matplotlib).
         progress: progress bars on stderr.
@@ -145,18 +173,28 @@ def run(
     Returns:
         The results written to ``results/results.json``.
     """
+    cfg = validate_config(dict(config)) if config is not None else default_config()
+    root = Path(output_dir)
+    check_targets([root / rel for rel in planned_outputs(cfg, plots)], overwrite)
+    with StagedOutputs(root, overwrite=overwrite) as out:
+        results = _run_staged(out, cfg, executor, plots, progress)
+        out.commit()
+    return results
+
+
+def _run_staged(
+    out: StagedOutputs, cfg: Mapping[str, Any], executor: Any, plots: bool, progress: bool
+) -> dict[str, Any]:
     from cevns_hf.inference.scan import profile_scan
     from cevns_hf.workspace.patchset import build_patchset
 
-    cfg = dict(config) if config is not None else default_config()
-    out = Path(output_dir)
     started = time.perf_counter()
     results: dict[str, Any] = {"predictions": {}, "fits": {}, "scans": {}, "patchsets": {}, "timing_s": {}}
-    _sm_part(out, cfg, overwrite, results, plots)
+    _sm_part(out, cfg, results, plots)
     results["timing_s"]["sm"] = time.perf_counter() - started
     for scan in _progress(list(cfg.get("scans", [])), "scans", progress):
         t0 = time.perf_counter()
-        grid = {name: axis_values(axis) for name, axis in scan["grid"].items()}
+        grid = {name: axis_values(axis, name) for name, axis in scan["grid"].items()}
         result = profile_scan(
             detectors.resolve(scan["experiment"]),
             get_family(scan["family"]),
@@ -171,16 +209,12 @@ def run(
         payload["fixed"] = dict(scan.get("fixed", {}))
         results["scans"][scan["name"]] = payload
         atomic_write_text(
-            out / "results" / "scans" / f"{scan['name']}.json",
-            json.dumps(payload, indent=1) + "\n",
-            overwrite=overwrite,
+            out.path(Path("results") / "scans" / f"{scan['name']}.json"), json.dumps(payload, indent=1) + "\n"
         )
         chosen = _bsm_workspace(scan, payload)
         if chosen is not None:
             hyp, spec = chosen
-            atomic_write_text(
-                out / "workspaces" / f"bsm_{scan['name']}.json", workspace.dumps(spec), overwrite=overwrite
-            )
+            atomic_write_text(out.path(Path("workspaces") / f"bsm_{scan['name']}.json"), workspace.dumps(spec))
             payload["workspace_hypothesis"] = str(hyp)
         else:
             log.warning("%s: no informative hypothesis for a BSM workspace; none written", scan["name"])
@@ -188,7 +222,7 @@ def run(
             _plot_scan(out, scan, payload)
         results["timing_s"][scan["name"]] = time.perf_counter() - t0
     for ps in _progress(list(cfg.get("patchsets", [])), "patchsets", progress):
-        grid = {name: axis_values(axis) for name, axis in ps["grid"].items()}
+        grid = {name: axis_values(axis, name) for name, axis in ps["grid"].items()}
         bkg, patchset = build_patchset(
             detectors.resolve(ps["experiment"]),
             get_family(ps["family"]),
@@ -196,26 +230,24 @@ def run(
             fixed=ps.get("fixed"),
             without_es=bool(ps.get("without_es", False)),
         )
-        folder = out / "patchsets" / ps["name"]
-        atomic_write_text(folder / "BkgOnly.json", workspace.dumps(bkg), overwrite=overwrite)
-        atomic_write_text(folder / "patchset.json", workspace.dumps(patchset), overwrite=overwrite)
-        results["patchsets"][ps["name"]] = {"patches": len(patchset["patches"]), "path": str(folder)}
+        folder = Path("patchsets") / ps["name"]
+        atomic_write_text(out.path(folder / "BkgOnly.json"), workspace.dumps(bkg))
+        atomic_write_text(out.path(folder / "patchset.json"), workspace.dumps(patchset))
+        results["patchsets"][ps["name"]] = {"patches": len(patchset["patches"]), "path": str(out.root / folder)}
     results["timing_s"]["total"] = time.perf_counter() - started
-    atomic_write_text(
-        out / "results" / "results.json", json.dumps(results, indent=1, default=float) + "\n", overwrite=overwrite
-    )
+    atomic_write_text(out.path("results/results.json"), json.dumps(results, indent=1, default=float) + "\n")
     page = results_markdown(results)
-    atomic_write_text(out / "results" / "summary.md", page, overwrite=overwrite)
-    atomic_write_text(out / "docs" / "results.md", page, overwrite=overwrite)
+    atomic_write_text(out.path("results/summary.md"), page)
+    atomic_write_text(out.path("docs/results.md"), page)
     return results
 
 
-def _plot_scan(out: Path, scan: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+def _plot_scan(out: StagedOutputs, scan: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
     from cevns_hf.visualize.plots import plot_contours, plot_delta_chi2
 
     names = list(scan["grid"])
     grid = payload["grid"]
-    path = out / "results" / "plots" / f"scan_{scan['name']}.png"
+    path = out.path(Path("results") / "plots" / f"scan_{scan['name']}.png")
     if len(names) == 1:
         plot_delta_chi2(
             grid[names[0]], payload["delta_chi2"], path, label=names[0], log=bool(scan["grid"][names[0]].get("log"))

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from cevns_hf._parse import parse_float
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.physics.model import PhysicsModel, StandardModel
 
@@ -54,6 +55,8 @@ class Parameter:
         lo: smallest allowed value (inclusive).
         hi: largest allowed value (inclusive).
         lo_open: ``lo`` itself is excluded (e.g. a radius or mass must be > 0).
+        off: a value outside [lo, hi] that is also accepted and switches the parameter off (e.g. the
+            common neutron radius ``r_n = 0``: use the per-nucleus radii).
     """
 
     name: str
@@ -63,12 +66,14 @@ class Parameter:
     lo: float = -math.inf
     hi: float = math.inf
     lo_open: bool = False
+    off: float | None = None
 
     def describe(self) -> str:
         """``name [unit] in [lo, hi]`` for error messages."""
         unit = f" [{self.unit}]" if self.unit else ""
         left = "(" if self.lo_open else "["
-        return f"{self.name}{unit} in {left}{self.lo:g}, {self.hi:g}]"
+        off = f" or {self.off:g} (off)" if self.off is not None else ""
+        return f"{self.name}{unit} in {left}{self.lo:g}, {self.hi:g}]{off}"
 
     def check(self, value: Any) -> None:
         """Raise :class:`HypothesisError` unless every entry of ``value`` is finite and in range."""
@@ -79,6 +84,8 @@ class Parameter:
             raise HypothesisError(msg)
         low = arr <= self.lo if self.lo_open else arr < self.lo
         bad = low | (arr > self.hi)
+        if self.off is not None:
+            bad &= arr != self.off
         if np.any(bad):
             shown = value if arr.ndim == 0 else f"{float(arr[bad].ravel()[0]):g} (one of {arr.size} values)"
             msg = f"{self.name} = {shown} is outside its physical range: expected {self.describe()}"
@@ -262,9 +269,9 @@ def parse_hypothesis(text: str) -> Hypothesis:
             msg = f"parameter {name!r} given twice in {text!r}"
             raise HypothesisError(msg)
         try:
-            values[name] = float(raw)
-        except ValueError:
-            msg = f"{name} = {raw.strip()!r} is not a number; expected {fam.parameter(name).describe()}"
+            values[name] = parse_float(raw, name)
+        except ConfigurationError as err:
+            msg = f"{err}; expected {fam.parameter(name).describe()}"
             raise HypothesisError(msg) from None
     return Hypothesis.from_mapping(fam, values)
 

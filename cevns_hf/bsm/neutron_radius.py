@@ -15,10 +15,11 @@ import numpy as np
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm.family import Family, HypothesisError, Parameter
+from cevns_hf.physics.form_factors import HELM_SKIN_FM
 from cevns_hf.physics.model import StandardModel
 from cevns_hf.physics.nuclei import AR40, CS133, I127, Nucleus
 
-__all__ = ["FAMILY", "NeutronRadiusModel"]
+__all__ = ["FAMILY", "HELM_MIN_RADIUS_FM", "NeutronRadiusModel"]
 
 
 def __dir__() -> list[str]:
@@ -54,6 +55,12 @@ class NeutronRadiusModel:
         return 1.0
 
 
+#: The smallest neutron rms radius the Helm form factor takes: R0^2 = r^2 - 5 s^2 ... > 0 needs r > sqrt(3) s
+#: (s = :data:`~cevns_hf.physics.form_factors.HELM_SKIN_FM`), 1.559 fm; a common radius r_n in (0, 1.559]
+#: cannot be evaluated, so the declared range of r_n starts there (0 stays: "use r_n_cs and r_n_i").
+HELM_MIN_RADIUS_FM = float(np.sqrt(3.0) * HELM_SKIN_FM)
+
+
 def _check(values: Mapping[str, Any]) -> None:
     common_given = np.any(np.asarray(values["r_n"]) != 0.0)
     split_given = np.any(np.asarray(values["r_n_cs"]) != CS133.r_n) or np.any(np.asarray(values["r_n_i"]) != I127.r_n)
@@ -76,7 +83,16 @@ FAMILY = Family(
         Parameter("r_n_cs", "fm", "Cs-133 neutron rms radius", sm=CS133.r_n, lo=2.0, hi=8.0, lo_open=True),
         Parameter("r_n_i", "fm", "I-127 neutron rms radius", sm=I127.r_n, lo=2.0, hi=8.0, lo_open=True),
         Parameter("r_n_ar", "fm", "Ar-40 neutron rms radius", sm=AR40.r_n, lo=1.6, hi=6.0, lo_open=True),
-        Parameter("r_n", "fm", "common Cs/I neutron radius (0: use r_n_cs and r_n_i)", sm=0.0, lo=0.0, hi=8.0),
+        Parameter(
+            "r_n",
+            "fm",
+            "common Cs/I neutron radius (0: use r_n_cs and r_n_i)",
+            sm=0.0,
+            lo=HELM_MIN_RADIUS_FM,
+            hi=8.0,
+            lo_open=True,
+            off=0.0,
+        ),
     ),
     make_model=_model,
     references=("Cadeddu et al., PRL 120 (2018) 072501", "Cadeddu et al., PRD 102 (2020) 015030"),

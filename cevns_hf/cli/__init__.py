@@ -17,6 +17,7 @@ import click
 from cevns_hf._version import __version__
 from cevns_hf.cli._errors import CevnsHFCLIError, friendly
 from cevns_hf.cli._types import (
+    StrictInt,
     binning_option,
     experiment_option,
     template_option,
@@ -163,7 +164,11 @@ def fit(
 @cli.command("workspace")
 @experiment_option()
 @click.option(
-    "--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Workspace JSON file."
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Workspace JSON file ('-': standard output).",
 )
 @_hypothesis
 @click.option("--poi", default=None, help="With --hypothesis: a linear POI of the family (e.g. mu_nu_e_sq).")
@@ -191,11 +196,13 @@ def workspace_cmd(
     Without --hypothesis: the SM workspace with POI mu_cevns. With --hypothesis: the SM as background plus
     the BSM change with POI mu_bsm (1 = the hypothesis); with --poi also: the POI is the linear quantity.
     """
+    from cevns_hf.io.atomic import check_targets
     from cevns_hf.io.workspaces import poi_sidecar_path, write_workspace
+    from cevns_hf.workspace.build import dumps
 
-    for target in (output, poi_sidecar_path(output)):
-        if (target.exists() or target.is_symlink()) and not force:
-            raise CevnsHFCLIError(f"refusing to overwrite existing file {str(target)!r}; pass --force to replace it")
+    to_stdout = str(output) == "-"
+    if not to_stdout:
+        check_targets([output, poi_sidecar_path(output)], force)
     names = "+".join(d.name for d in experiments)
     common = {"experiments": names, "without_es": without_es}
     if hypothesis is None:
@@ -233,38 +240,18 @@ def workspace_cmd(
                 "hypothesis": str(hyp),
             }
             click.echo(f"POI {lin.poi} in units of {lin.unit}", err=True)
+    if to_stdout:
+        click.echo(dumps(spec), nl=False)
+        return
     write_workspace(output, spec, {**info, **common}, overwrite=force)
     click.echo(str(output), err=True)
 
 
 def _parse_grid(items: tuple[str, ...], log: tuple[str, ...]) -> dict[str, list[float]]:
-    import numpy as np
+    """``--grid NAME=LO:HI:N`` items and ``--log`` names -> axes (:func:`cevns_hf.cli._grid.parse_grid`)."""
+    from cevns_hf.cli._grid import parse_grid
 
-    from cevns_hf.exceptions import ConfigurationError
-
-    grid: dict[str, list[float]] = {}
-    for item in items:
-        name, eq, rng = item.partition("=")
-        parts = rng.split(":")
-        if not eq or len(parts) != 3:
-            raise ConfigurationError(f"--grid expects name=lo:hi:n, got {item!r}")
-        try:
-            lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
-        except ValueError:
-            raise ConfigurationError(f"--grid expects numbers in name=lo:hi:n, got {item!r}") from None
-        if n < 1 or not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ConfigurationError(f"--grid {item!r}: need finite bounds and n >= 1")
-        if name in log:
-            if lo <= 0 or hi <= 0:
-                raise ConfigurationError(f"--log {name}: bounds must be positive, got {lo}, {hi}")
-            values = np.geomspace(lo, hi, n)
-        else:
-            values = np.linspace(lo, hi, n)
-        grid[name.strip()] = [float(v) for v in values]
-    unknown = set(log) - set(grid)
-    if unknown:
-        raise ConfigurationError(f"--log names parameters without --grid: {sorted(unknown)}")
-    return grid
+    return parse_grid(items, log)
 
 
 @cli.command()
@@ -273,7 +260,13 @@ def _parse_grid(items: tuple[str, ...], log: tuple[str, ...]) -> dict[str, list[
 @click.option("--grid", "grids", multiple=True, required=True, metavar="NAME=LO:HI:N", help="A grid axis.")
 @click.option("--log", "logs", multiple=True, metavar="NAME", help="Space this grid axis logarithmically.")
 @click.option("--fixed", default=None, metavar="NAME=VALUE,...", help="Other parameters held fixed.")
-@click.option("--output", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory.")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory (written as a whole: staged in a hidden sibling folder, then renamed into place).",
+)
 @click.option("--force", is_flag=True, help="Overwrite existing BkgOnly.json / patchset.json.")
 @_without_es
 @click.option(
@@ -293,20 +286,24 @@ def patchset(
     hepdata_record: str | None,
     linear_norms: bool,
 ) -> None:
-    """Background-only workspace + pyhf PatchSet over a hypothesis grid (HEPData convention)."""
+    """Background-only workspace + pyhf PatchSet over a hypothesis grid (HEPData convention).
+
+    The grid is checked whole (size cap, ranges, the family's cross-parameter checks) before any template is
+    computed; the two files are written together (a new folder appears complete or not at all).
+    """
     from cevns_hf.bsm.family import get_family, parse_hypothesis
-    from cevns_hf.io.atomic import atomic_write_text
+    from cevns_hf.bsm.grid import check_grid
+    from cevns_hf.io.atomic import atomic_directory, check_targets
     from cevns_hf.workspace.build import dumps
     from cevns_hf.workspace.patchset import build_patchset
 
     fam = get_family(family)
     grid = _parse_grid(grids, logs)
-    for name in grid:
-        fam.parameter(name)
     fixed_values = dict(parse_hypothesis(f"{family}:{fixed}").values) if fixed else {}
-    for target in (output / "BkgOnly.json", output / "patchset.json"):
-        if target.exists() and not force:
-            raise CevnsHFCLIError(f"refusing to overwrite existing file {str(target)!r}; pass --force to replace it")
+    check_grid(fam, grid, fixed=fixed_values)
+    if (output.exists() or output.is_symlink()) and not output.is_dir():
+        raise CevnsHFCLIError(f"--output {str(output)!r} exists and is not a directory")
+    check_targets([output / "BkgOnly.json", output / "patchset.json"], force)
     bkg, ps = build_patchset(
         experiments,
         fam,
@@ -316,13 +313,14 @@ def patchset(
         hepdata_record=hepdata_record,
         linear_norms=linear_norms,
     )
-    atomic_write_text(output / "BkgOnly.json", dumps(bkg), overwrite=force)
-    atomic_write_text(output / "patchset.json", dumps(ps), overwrite=force)
+    files = {"BkgOnly.json": dumps(bkg).encode("utf-8"), "patchset.json": dumps(ps).encode("utf-8")}
+    atomic_directory(output, files, overwrite=force)
     click.echo(f"{output / 'BkgOnly.json'} and {output / 'patchset.json'}: {len(ps['patches'])} patches", err=True)
 
 
 @cli.command("detectors")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly
 def detectors_cmd(as_json: bool) -> None:
     """List the registered detectors (the --experiment choices), their neutrino source and data releases."""
     from cevns_hf import detectors
@@ -340,6 +338,7 @@ def detectors_cmd(as_json: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly
 def families(as_json: bool) -> None:
     """List the hypothesis families, their parameters (units, ranges, SM values) and linear POIs."""
     from cevns_hf.bsm import FAMILIES
@@ -380,7 +379,9 @@ def families(as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="YAML run configuration (default: the embedded COHERENT configuration).",
 )
-@click.option("--workers", type=int, default=None, help="Run the scans on a local Dask cluster of N workers.")
+@click.option(
+    "--workers", type=StrictInt(1, 256), default=None, help="Run the scans on a local Dask cluster of N workers."
+)
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Run the scans on this Dask scheduler.")
 @click.option("--no-plots", is_flag=True, help="Skip the figures.")
 @click.option("--force", is_flag=True, help="Overwrite outputs of a previous run.")
@@ -388,13 +389,27 @@ def families(as_json: bool) -> None:
 def run(
     output_dir: Path, config_path: Path | None, workers: int | None, scheduler: str | None, no_plots: bool, force: bool
 ) -> None:
-    """The main job: SM fits and the reference analyses' BSM constraints, with workspaces and plots."""
-    from cevns_hf.analysis.config import load_config
+    """The main job: SM fits and the reference analyses' BSM constraints, with workspaces and plots.
+
+    The whole configuration and every output path are checked before anything is written; the outputs are
+    staged in a hidden folder under --output-dir and moved into place when the job has succeeded.
+    """
+    from cevns_hf.analysis.config import default_config, load_config
+    from cevns_hf.analysis.job import planned_outputs
     from cevns_hf.analysis.job import run as _run
     from cevns_hf.analysis.report import results_markdown
-    from cevns_hf.inference.executors import dask_executor
+    from cevns_hf.exceptions import ConfigurationError
+    from cevns_hf.inference.executors import check_scheduler_address, dask_executor
+    from cevns_hf.io.atomic import check_targets
 
-    config = load_config(config_path) if config_path is not None else None
+    if workers is not None and scheduler is not None:
+        raise ConfigurationError("give either --workers or --scheduler, not both")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
+    if (output_dir.exists() or output_dir.is_symlink()) and not output_dir.is_dir():
+        raise CevnsHFCLIError(f"--output-dir {str(output_dir)!r} exists and is not a directory")
+    config = load_config(config_path) if config_path is not None else default_config()
+    check_targets([output_dir / rel for rel in planned_outputs(config, not no_plots)], force)
     with dask_executor(workers=workers, scheduler=scheduler) as executor:
         results = _run(output_dir, config=config, overwrite=force, executor=executor, plots=not no_plots)
     click.echo(results_markdown(results))

@@ -17,6 +17,8 @@ from cevns_hf.exceptions import CevnsHFError
 __all__ = [
     "BINNINGS",
     "ExperimentsType",
+    "StrictFloat",
+    "StrictInt",
     "binning_option",
     "experiment_option",
     "template_option",
@@ -48,6 +50,57 @@ class ExperimentsType(click.ParamType):  # type: ignore[type-arg]
             return detectors.resolve(str(value))
         except CevnsHFError as err:
             self.fail(" ".join(str(err).split()), param, ctx)
+
+
+class StrictFloat(click.ParamType):  # type: ignore[type-arg]
+    """A finite decimal number (no ``0_1``, ``nan``, ``inf``), optionally within (lo, hi) or [lo, hi]."""
+
+    name = "number"
+
+    def __init__(
+        self, lo: float | None = None, hi: float | None = None, *, open_ends: bool = False, what: str = "the value"
+    ) -> None:
+        self.lo, self.hi, self.open_ends, self.what = lo, hi, open_ends, what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        from cevns_hf._parse import parse_float
+
+        try:
+            number = parse_float(str(value), self.what)
+        except CevnsHFError as err:
+            self.fail(str(err), param, ctx)
+        below = self.lo is not None and (number <= self.lo if self.open_ends else number < self.lo)
+        above = self.hi is not None and (number >= self.hi if self.open_ends else number > self.hi)
+        if below or above:
+            left, right = ("(", ")") if self.open_ends else ("[", "]")
+            lo = "-inf" if self.lo is None else f"{self.lo:g}"
+            hi = "inf" if self.hi is None else f"{self.hi:g}"
+            self.fail(f"{self.what} {value!r} is not in {left}{lo}, {hi}{right}", param, ctx)
+        return number
+
+
+class StrictInt(click.ParamType):  # type: ignore[type-arg]
+    """A whole number written as plain digits (no ``1_0``, no sign but '+'), within [lo, hi]."""
+
+    name = "integer"
+
+    def __init__(self, lo: int = 0, hi: int | None = None) -> None:
+        self.lo, self.hi = lo, hi
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        from cevns_hf._parse import parse_int
+
+        try:
+            number = parse_int(str(value), "the value")
+        except CevnsHFError as err:
+            self.fail(str(err), param, ctx)
+        if number < self.lo or (self.hi is not None and number > self.hi):
+            self.fail(f"{value!r} is not in [{self.lo}, {self.hi if self.hi is not None else 'inf'}]", param, ctx)
+        return number
 
 
 def experiment_option(help_text: str = "Data set(s), fitted jointly (e.g. csi2021+lar2020).") -> Callable[[F], F]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cevns_hf.cli._errors import friendly
-from cevns_hf.cli._types import experiment_option
+from cevns_hf.cli._types import StrictFloat, experiment_option
 
 if TYPE_CHECKING:
     from cevns_hf.detectors.base import Detector
@@ -34,7 +34,13 @@ def _format(value: float | None) -> str:
     "--hypothesis-family", "family", required=True, metavar="FAMILY", help="BSM family (see `cevns-hf families`)."
 )
 @click.option("--parameter", required=True, metavar="NAME", help="The parameter to limit.")
-@click.option("--cl", default=0.9, show_default=True, type=float, help="Confidence level.")
+@click.option(
+    "--cl",
+    default=0.9,
+    show_default=True,
+    type=StrictFloat(0.0, 1.0, open_ends=True, what="confidence level"),
+    help="Confidence level.",
+)
 @click.option(
     "--method",
     default="profile",
@@ -43,7 +49,9 @@ def _format(value: float | None) -> str:
     help="profile: Delta chi2 scan of the parameter; cls: CLs on the family's linear POI of the parameter.",
 )
 @click.option("--fixed", default=None, metavar="NAME=VALUE,...", help="Other parameters held fixed.")
-@click.option("--reference", default=None, type=float, help="cls: reference value of the parameter (default: auto).")
+@click.option(
+    "--reference", default=None, type=StrictFloat(), help="cls: reference value of the parameter (default: auto)."
+)
 @click.option("--without-es", is_flag=True, help="Leave neutrino-electron scattering out (CEvNS only).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly

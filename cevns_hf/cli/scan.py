@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cevns_hf.cli._errors import friendly
-from cevns_hf.cli._types import binning_option, experiment_option, with_binning
+from cevns_hf.cli._errors import CevnsHFCLIError, friendly
+from cevns_hf.cli._types import StrictInt, binning_option, experiment_option, with_binning
 
 if TYPE_CHECKING:
     from cevns_hf.detectors.base import Detector
@@ -26,21 +26,23 @@ def __dir__() -> list[str]:
     return __all__
 
 
-def _names(items: tuple[str, ...]) -> list[str]:
-    return [item.partition("=")[0].strip() for item in items]
-
-
-def _profile_inner_grids(profiles: tuple[str, ...], logs: tuple[str, ...]) -> tuple[list[str], dict[str, list[float]]]:
+def _profile_inner_grids(
+    profiles: tuple[str, ...], logs: tuple[str, ...], grid_names: list[str]
+) -> tuple[list[str], dict[str, list[float]]]:
     """``--profile name`` or ``--profile name=lo:hi:n`` -> (names, explicit inner grids)."""
-    from cevns_hf.cli import _parse_grid
+    from cevns_hf.cli._grid import parse_grid, split_name
+    from cevns_hf.exceptions import ConfigurationError
 
-    names, values = [], {}
+    names: list[str] = []
+    ranged: list[str] = []
     for item in profiles:
-        name, eq, _ = item.partition("=")
-        name = name.strip()
+        name, eq, _ = split_name(item, "--profile")
+        if name in names:
+            raise ConfigurationError(f"--profile {name} is given twice")
         names.append(name)
         if eq:
-            values.update(_parse_grid((item,), tuple(n for n in logs if n == name)))
+            ranged.append(item)
+    values = parse_grid(ranged, logs, option="--profile", other_log_names=grid_names)
     return names, values
 
 
@@ -103,10 +105,23 @@ def _summary(result: Any, levels: tuple[str, ...]) -> list[str]:
     help="Normalisations as the exact linear mirror of the reference chi-squares (symmetric histosys) not normsys.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Run on a local Dask cluster of N processes.")
+@click.option("--workers", type=StrictInt(1, 256), default=None, help="Run on a local Dask cluster of N processes.")
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on the Dask scheduler at ADDRESS.")
-@click.option("--chunk", type=click.IntRange(min=1), default=512, show_default=True, help="Grid points per task.")
-@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False, path_type=Path), help="JSON file.")
+@click.option("--chunk", type=StrictInt(1, 100_000), default=512, show_default=True, help="Grid points per task.")
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="JSON file ('-': standard output).",
+)
+@click.option(
+    "--hepdata",
+    "hepdata_dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write a HEPData submission folder (hepdata_lib): the Delta chi2 table and the intervals/contours.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @friendly
 def scan(
@@ -124,6 +139,7 @@ def scan(
     scheduler: str | None,
     chunk: int,
     output: Path | None,
+    hepdata_dir: Path | None,
     force: bool,
 ) -> None:
     """Profile-likelihood scan: Delta chi2 over a grid of hypotheses, every nuisance profiled.
@@ -132,29 +148,34 @@ def scan(
     give the full result (grid, delta_chi2, best_fit, intervals or contours).
     """
     from cevns_hf.bsm.family import get_family, parse_hypothesis
-    from cevns_hf.cli import _parse_grid
+    from cevns_hf.bsm.grid import check_grid
+    from cevns_hf.cli._grid import parse_grid, split_name
     from cevns_hf.exceptions import ConfigurationError
+    from cevns_hf.inference.executors import check_scheduler_address
     from cevns_hf.inference.intervals import DEFAULT_LEVELS
     from cevns_hf.inference.scan import profile_scan
-    from cevns_hf.io.atomic import atomic_write_text
+    from cevns_hf.io.atomic import atomic_write_text, check_targets
 
     fam = get_family(family)
-    grid_names = _names(grids)
-    profile_names = _names(profiles)
-    stray = sorted(set(logs) - set(grid_names) - set(profile_names))
-    if stray:
-        raise ConfigurationError(f"--log names parameters without --grid or --profile: {stray}")
-    grid = _parse_grid(grids, tuple(n for n in logs if n in grid_names))
-    if len(grid) != len(grids):
-        raise ConfigurationError(f"each parameter may have one --grid, got {grid_names}")
-    for name in grid:
-        fam.parameter(name)
-    profiled, inner = _profile_inner_grids(profiles, logs)
+    grid_names = [split_name(item, "--grid")[0] for item in grids]
+    inner_names = [split_name(item, "--profile")[0] for item in profiles if "=" in item]
+    grid = parse_grid(grids, logs, other_log_names=inner_names)
+    profiled, inner = _profile_inner_grids(profiles, logs, grid_names)
     fixed_values = dict(parse_hypothesis(f"{fam.name}:{fixed}").values) if fixed else {}
+    check_grid(fam, grid, fixed=fixed_values, profile=profiled)
+    for name, values in inner.items():
+        fam.parameter(name).check(values)
     if workers is not None and scheduler is not None:
         raise ConfigurationError("give either --workers or --scheduler, not both")
-    if output is not None and output.exists() and not force:
-        raise ConfigurationError(f"refusing to overwrite existing file {str(output)!r}; pass --force to replace it")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
+    to_stdout = output is not None and str(output) == "-"
+    if output is not None and not to_stdout:
+        check_targets([output], force)
+    if hepdata_dir is not None and hepdata_dir.exists() and any(hepdata_dir.iterdir()) and not force:
+        raise CevnsHFCLIError(f"refusing to write into the non-empty folder {str(hepdata_dir)!r}; pass --force")
+    if hepdata_dir is not None and len(grid) > 2:
+        raise click.UsageError("--hepdata takes 1D or 2D scans")
 
     def run(executor: Any) -> Any:
         return profile_scan(
@@ -177,6 +198,14 @@ def scan(
 
     payload = result.to_dict(DEFAULT_LEVELS)
     text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    if hepdata_dir is not None:
+        from cevns_hf.io.hepdata import write_hepdata
+
+        write_hepdata(payload, fam, hepdata_dir, overwrite=force)
+        click.echo(str(hepdata_dir), err=True)
+    if to_stdout:
+        click.echo(text, nl=False)
+        return
     if output is not None:
         atomic_write_text(output, text, overwrite=force)
         click.echo(str(output), err=True)

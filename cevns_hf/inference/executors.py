@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from typing import Any, Protocol, TypeVar
 
 from cevns_hf.exceptions import ConfigurationError
 
-__all__ = ["SubmitGather", "dask_executor", "map_tasks"]
+__all__ = ["SCHEDULER_SCHEMES", "SubmitGather", "check_scheduler_address", "dask_executor", "map_tasks"]
 
 
 def __dir__() -> list[str]:
@@ -28,6 +29,32 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
+#: Address schemes of Dask schedulers accepted (``HOST:PORT`` alone means ``tcp://``).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::([0-9]{1,5}))?")
+
+
+def check_scheduler_address(address: str) -> str:
+    """Check the form of a Dask scheduler address, ``[SCHEME://]HOST[:PORT]``, before connecting.
+
+    Raises:
+        ConfigurationError: an unknown scheme, an empty or malformed host, or a port outside 1-65535.
+    """
+    text = address.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    match = _HOST_PORT.fullmatch(rest)
+    port = match.group(2) if match else None
+    if scheme not in SCHEDULER_SCHEMES or match is None or (port is not None and not 1 <= int(port) <= 65535):
+        msg = (
+            f"scheduler address {address!r} is not of the form [SCHEME://]HOST[:PORT] with SCHEME one of "
+            f"{', '.join(SCHEDULER_SCHEMES)} and PORT in 1-65535 (e.g. tcp://10.0.0.1:8786)"
+        )
+        raise ConfigurationError(msg)
+    return text
+
+
 @contextlib.contextmanager
 def dask_executor(*, workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
     """Yield an executor: ``None`` (serial), a local Dask cluster of ``workers`` processes, or a client of
@@ -38,18 +65,25 @@ def dask_executor(*, workers: int | None = None, scheduler: str | None = None) -
     if workers is not None and scheduler is not None:
         msg = "give either workers (a local Dask cluster) or scheduler (an existing cluster), not both"
         raise ConfigurationError(msg)
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     if workers is not None and workers < 1:
         msg = f"workers must be >= 1, got {workers}"
         raise ConfigurationError(msg)
+    dask_logger = logging.getLogger("distributed")
+    chosen_level = dask_logger.level  # importing distributed resets its logger to INFO: keep the caller's choice
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as err:
         msg = "distributed scans need dask: pip install 'cevns_hf[dask]'"
         raise ConfigurationError(msg) from err
+    if chosen_level != logging.NOTSET:
+        dask_logger.setLevel(chosen_level)
     if scheduler is not None:
+        scheduler = check_scheduler_address(scheduler)
         try:
             client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
-        except (OSError, TimeoutError) as err:
+        except (OSError, TimeoutError, ValueError, TypeError) as err:
             msg = f"cannot connect to the Dask scheduler at {scheduler!r}: {err}"
             raise ConfigurationError(msg) from err
         with client:

@@ -51,6 +51,7 @@ import numpy as np
 from cevns_hf import detectors
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm.family import Family, resolve_family
+from cevns_hf.bsm.grid import check_grid
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference.exact import DEFAULT_TOLERANCE, refine_curve
 from cevns_hf.inference.exact_contours import refine_contours
@@ -308,6 +309,7 @@ def profile_scan(
             f"got {chunk}, {profile_starts} and {refine_iterations}"
         )
         raise ConfigurationError(msg)
+    check_grid(fam, grid, fixed=fixed, profile=tuple(profile))  # size cap and every point, before any work
     axes: dict[str, FloatArray] = {}
     for name, values in grid.items():
         par = fam.parameter(name)

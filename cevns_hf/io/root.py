@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ import numpy as np
 
 from cevns_hf._typing import FloatArray
 from cevns_hf._version import __version__
-from cevns_hf.exceptions import ConfigurationError, DataError, OutputExistsError
+from cevns_hf.exceptions import ConfigurationError, DataError
+from cevns_hf.io.atomic import atomic_output
 from cevns_hf.templates.histograms import Axis, Templates
 from cevns_hf.workspace.modifiers import variations
 
@@ -123,52 +123,43 @@ def write_templates(
     """
     uproot = _uproot()
     channels = [templates] if isinstance(templates, Templates) else list(templates)
-    target = Path(path)
-    if (target.exists() or target.is_symlink()) and not overwrite:
-        msg = f"refusing to overwrite existing file {str(target)!r} (overwrite=False)"
-        raise OutputExistsError(msg)
-    target.parent.mkdir(parents=True, exist_ok=True)
     label = hypothesis or "SM"
     manifest: dict[str, Any] = {"writer": f"cevns_hf {__version__}", "hypothesis": label, "channels": {}}
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        with uproot.recreate(tmp) as out:
-            for tmpl in channels:
-                ch = tmpl.experiment
-                entry: dict[str, Any] = {
-                    "axes": [{"name": a.name, "unit": a.unit, "edges": list(a.edges)} for a in tmpl.axes],
-                    "data": histogram_name(ch, "data"),
-                    "samples": {},
-                }
-                observed = np.asarray(tmpl.observed, dtype=float)
-                out[entry["data"]] = _th(uproot, "data", f"{ch}: observed counts", tmpl.axes, observed, observed)
-                for sample in tmpl.samples:
-                    zero = np.zeros_like(np.asarray(sample.nominal, dtype=float))
-                    name = histogram_name(ch, sample.name)
-                    title = f"{ch}: {sample.name} expected events ({label}, nominal)"
-                    out[name] = _th(uproot, sample.name, title, tmpl.axes, sample.nominal, zero)
-                    systematics = {}
-                    for v in variations(sample):
-                        names = {}
-                        for direction, hist in (("up", v.hi), ("down", v.lo)):
-                            hname = histogram_name(ch, sample.name, v.name, direction)
-                            sigma = "+1" if direction == "up" else "-1"
-                            htitle = f"{ch}: {sample.name} at {v.name} = {sigma} sigma ({v.kind}; {label})"
-                            out[hname] = _th(uproot, hname.split("/")[-1], htitle, tmpl.axes, hist, zero)
-                            names[direction] = hname
-                        systematics[v.name] = {"kind": v.kind, **names}
-                    entry["samples"][sample.name] = {"nominal": name, "systematics": systematics}
-                manifest["channels"][ch] = entry
-            out["manifest"] = json.dumps(manifest, sort_keys=True)
-        current = os.umask(0)
-        os.umask(current)
-        os.chmod(tmp, 0o666 & ~current)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    with atomic_output(path, overwrite=overwrite) as tmp, uproot.recreate(tmp) as out:
+        for tmpl in channels:
+            ch = tmpl.experiment
+            entry: dict[str, Any] = {
+                "axes": [{"name": a.name, "unit": a.unit, "edges": list(a.edges)} for a in tmpl.axes],
+                "data": histogram_name(ch, "data"),
+                "samples": {},
+            }
+            observed = np.asarray(tmpl.observed, dtype=float)
+            out[entry["data"]] = _th(uproot, "data", f"{ch}: observed counts", tmpl.axes, observed, observed)
+            for sample in tmpl.samples:
+                zero = np.zeros_like(np.asarray(sample.nominal, dtype=float))
+                name = histogram_name(ch, sample.name)
+                title = f"{ch}: {sample.name} expected events ({label}, nominal)"
+                out[name] = _th(uproot, sample.name, title, tmpl.axes, sample.nominal, zero)
+                systematics = {}
+                nominal = np.asarray(sample.nominal, dtype=float)
+                for v in variations(sample):
+                    names: dict[str, Any] = {}
+                    if v.kind == "normsys":  # OverallSys: the factors, and the histograms they give
+                        names["factors"] = [float(v.hi), float(v.lo)]
+                        pair = (nominal * v.hi, nominal * v.lo)
+                    else:
+                        pair = (v.hi, v.lo)
+                    for direction, hist in zip(("up", "down"), pair, strict=True):
+                        hname = histogram_name(ch, sample.name, v.name, direction)
+                        sigma = "+1" if direction == "up" else "-1"
+                        htitle = f"{ch}: {sample.name} at {v.name} = {sigma} sigma ({v.kind}; {label})"
+                        out[hname] = _th(uproot, hname.split("/")[-1], htitle, tmpl.axes, hist, zero)
+                        names[direction] = hname
+                    systematics[v.name] = {"kind": v.kind, **names}
+                entry["samples"][sample.name] = {"nominal": name, "systematics": systematics}
+            manifest["channels"][ch] = entry
+        out["manifest"] = json.dumps(manifest, sort_keys=True)
+    return Path(path)
 
 
 def read_histograms(path: str | os.PathLike[str]) -> dict[str, FloatArray]:
@@ -238,21 +229,6 @@ def write_histogram(
 ) -> Path:
     """Write one histogram with the channel's axes to a new ROOT file (complete or absent; mode from the umask)."""
     uproot = _uproot()
-    target = Path(path)
-    if (target.exists() or target.is_symlink()) and not overwrite:
-        msg = f"refusing to overwrite existing file {str(target)!r} (overwrite=False)"
-        raise OutputExistsError(msg)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        with uproot.recreate(tmp) as out:
-            out[key] = _th(uproot, key.rsplit("/", maxsplit=1)[-1], title, axes, values, variances)
-        current = os.umask(0)
-        os.umask(current)
-        os.chmod(tmp, 0o666 & ~current)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    with atomic_output(path, overwrite=overwrite) as tmp, uproot.recreate(tmp) as out:
+        out[key] = _th(uproot, key.rsplit("/", maxsplit=1)[-1], title, axes, values, variances)
+    return Path(path)

@@ -1,12 +1,12 @@
 """Plots of fits and scans (matplotlib, non-interactive Agg backend; optional dependency ``[plot]``).
 
-Every function writes one figure file through a temporary file + rename and returns its path.
+Every function writes one figure file through :func:`cevns_hf.io.atomic.atomic_output` (a temporary file +
+rename) and returns its path; an existing file, or a symlink, is replaced only with ``overwrite=True``.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,28 +41,27 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+def _save(fig: Any, path: Path, overwrite: bool) -> Path:
+    from cevns_hf.io.atomic import atomic_output
+
     try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_output(path, overwrite=overwrite) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight")
     finally:
         _pyplot().close(fig)
     return path
 
 
-def plot_projections(templates: Templates, fitted: Mapping[str, FloatArray], path: str | os.PathLike[str]) -> Path:
+def plot_projections(
+    templates: Templates, fitted: Mapping[str, FloatArray], path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
     """Data against the (fitted) model in the energy and time projections, samples stacked.
 
     Args:
         templates: the experiment's templates (binning and observed data).
         fitted: sample name -> expected counts per bin (same layout as the templates) to draw.
         path: output file (``.png``/``.pdf``).
+        overwrite: replace an existing file (or symlink).
     """
     plt = _pyplot()
     axes_names = [a for a in ("energy", "time") if a in [ax.name for ax in templates.axes]]
@@ -83,11 +82,17 @@ def plot_projections(templates: Templates, fitted: Mapping[str, FloatArray], pat
         ax.set_ylabel("events per bin")
         ax.set_title(templates.experiment)
     axs[0].legend(fontsize=8)
-    return _save(fig, Path(path))
+    return _save(fig, Path(path), overwrite)
 
 
 def plot_delta_chi2(
-    x: Sequence[float], delta_chi2: Sequence[float], path: str | os.PathLike[str], *, label: str, log: bool = False
+    x: Sequence[float],
+    delta_chi2: Sequence[float],
+    path: str | os.PathLike[str],
+    *,
+    label: str,
+    log: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """A 1D Delta chi2 profile with the 1 sigma, 90 % and 2 sigma (1 dof) levels."""
     plt = _pyplot()
@@ -101,7 +106,7 @@ def plot_delta_chi2(
         ax.set_xscale("log")
     ax.set_xlabel(label)
     ax.set_ylabel(r"$\Delta\chi^2$")
-    return _save(fig, Path(path))
+    return _save(fig, Path(path), overwrite)
 
 
 def plot_contours(
@@ -114,6 +119,7 @@ def plot_contours(
     ylabel: str,
     logx: bool = False,
     logy: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """Allowed regions (2 dof: 1 sigma, 90 %, 2 sigma) of a 2D Delta chi2 grid (axis 0 = x, axis 1 = y)."""
     plt = _pyplot()
@@ -131,4 +137,4 @@ def plot_contours(
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    return _save(fig, Path(path))
+    return _save(fig, Path(path), overwrite)

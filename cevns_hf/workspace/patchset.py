@@ -17,6 +17,7 @@ import pyhf
 
 from cevns_hf import detectors
 from cevns_hf.bsm.family import Family, Hypothesis, resolve_family
+from cevns_hf.bsm.grid import check_grid
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.templates.histograms import Sample
 from cevns_hf.workspace.build import build_workspace, sample_spec
@@ -30,7 +31,7 @@ from cevns_hf.workspace.hypothesis import (
     with_samples,
 )
 
-__all__ = ["HEPDATA_PLACEHOLDER", "build_patchset", "grid_points", "patch_name"]
+__all__ = ["HEPDATA_PLACEHOLDER", "build_patchset", "grid_points", "patch_name", "patch_names"]
 
 
 def __dir__() -> list[str]:
@@ -50,13 +51,41 @@ def grid_points(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
     return [{n: float(f[i]) for n, f in zip(names, flat, strict=True)} for i in range(flat[0].size if flat else 0)]
 
 
-def patch_name(point: Mapping[str, float]) -> str:
-    """A patch name matching ``^[a-zA-Z0-9_]+$``: ``name_value`` pairs, '.' -> 'p', '-' -> 'm'."""
+def patch_name(point: Mapping[str, float], *, digits: int = 6) -> str:
+    """A patch name matching ``^[a-zA-Z0-9_]+$``: ``name_value`` pairs, '.' -> 'p', '-' -> 'm'.
+
+    Values are written with ``digits`` significant digits (17 distinguishes every pair of doubles); see
+    :func:`patch_names` for the names of a whole grid, unique by construction.
+    """
     parts = []
     for name, value in point.items():
-        text = f"{value:.6g}".replace("+", "").replace("-", "m").replace(".", "p")
+        text = f"{float(value):.{digits}g}".replace("+", "").replace("-", "m").replace(".", "p")
         parts.append(f"{name}_{text}")
     return re.sub(r"[^a-zA-Z0-9_]", "_", "_".join(parts))
+
+
+def patch_names(points: Sequence[Mapping[str, float]]) -> list[str]:
+    """Unique patch names for the points of a grid: the fewest significant digits (6 to 17) that tell every
+    point apart, then an index suffix for points that are equal (a grid with repeated values).
+
+    Example:
+        >>> patch_names([{"x": 1.0}, {"x": 1.0000001}])
+        ['x_1', 'x_1p0000001']
+    """
+    names: list[str] = []
+    for digits in range(6, 18):
+        names = [patch_name(p, digits=digits) for p in points]
+        if len(set(names)) == len(names):
+            return names
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name}_{count}")
+    while len(set(out)) != len(out):  # pragma: no cover - a suffixed name equal to another point's name
+        out = [f"{n}_i{i}" for i, n in enumerate(names)]
+    return out
 
 
 def build_patchset(
@@ -85,11 +114,13 @@ def build_patchset(
     Returns:
         (background-only workspace, patchset) as dicts; the patchset verifies against the workspace.
     """
+    record = HEPDATA_PLACEHOLDER if hepdata_record is None else str(hepdata_record)
+    if not re.fullmatch(r"ins[0-9]{7}", record):
+        msg = f"a HEPData record is 'ins' followed by 7 digits (INSPIRE id), e.g. ins2107613; got {record!r}"
+        raise ConfigurationError(msg)
     dets = detectors.resolve(experiments)
     family = resolve_family(family)
-    if not grid:
-        msg = "the grid needs at least one parameter: a mapping name -> values"
-        raise ConfigurationError(msg)
+    check_grid(family, grid, fixed=fixed)
     points = grid_points(grid)
     sm = templates_of(dets, None, without_es=without_es)
     per_point: list[list[list[Sample]]] = []
@@ -130,7 +161,7 @@ def build_patchset(
         linear_norms=linear_norms,
     )
     patches = []
-    for point, pp in zip(points, per_point, strict=True):
+    for point, pp, name in zip(points, per_point, patch_names(points), strict=True):
         ops = []
         for c, tmpl in enumerate(full):
             by_name = {s.name: s for s in pp[c]}
@@ -138,11 +169,7 @@ def build_patchset(
                 if sample.name in by_name:
                     value = sample_spec(by_name[sample.name], BSM_POI, linear_norms=linear_norms)
                     ops.append({"op": "replace", "path": f"/channels/{c}/samples/{j}", "value": value})
-        patches.append({"metadata": {"name": patch_name(point), "values": list(point.values())}, "patch": ops})
-    record = HEPDATA_PLACEHOLDER if hepdata_record is None else str(hepdata_record)
-    if not re.fullmatch(r"ins[0-9]{7}", record):
-        msg = f"a HEPData record is 'ins' followed by 7 digits (INSPIRE id), e.g. ins2107613; got {record!r}"
-        raise ConfigurationError(msg)
+        patches.append({"metadata": {"name": name, "values": list(point.values())}, "patch": ops})
     patchset = {
         "metadata": {
             "description": (

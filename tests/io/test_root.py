@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import uproot
 from click.testing import CliRunner
 
@@ -36,8 +37,10 @@ def test_templates_command_writes_every_histogram_with_titles_and_variances(tmp_
         # a normalisation variation is written too, not only the shapes
         up = f["csi2021/ssb_alpha_3_up"].values()
         sigma = csi.sample("ssb").norms["alpha_3"]
-        np.testing.assert_allclose(up, csi.sample("ssb").nominal * (1 + sigma), rtol=1e-12)
-        assert manifest["channels"]["csi2021"]["samples"]["ssb"]["systematics"]["alpha_3"]["kind"] == "norm"
+        np.testing.assert_allclose(up, csi.sample("ssb").nominal * (1 + sigma), rtol=1e-10)  # factor to 12 digits
+        alpha_3 = manifest["channels"]["csi2021"]["samples"]["ssb"]["systematics"]["alpha_3"]
+        assert alpha_3["kind"] == "normsys"
+        assert alpha_3["factors"] == pytest.approx([1 + sigma, 1 - sigma])
         lar = f["lar2020/cevns"]
         assert lar.classname == "TH3D"
         assert lar.values().shape == (12, 8, 10)
@@ -144,3 +147,26 @@ def test_data_ntuple_bins_a_users_tree_and_feeds_a_fit(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert "no branch" in bad.output
     assert not (tmp_path / "x.root").exists()
+
+
+def test_scan_hepdata_submission_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "hepdata"
+    args = [
+        "scan",
+        "--experiment",
+        "csi2021",
+        "--hypothesis-family",
+        "weak_mixing",
+        "--grid",
+        "sin2_theta_w=0.15:0.35:9",
+    ]
+    result = CliRunner().invoke(cli, [*args, "--hepdata", str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["allowed_intervals.yaml", "delta_chi2_profile.yaml", "submission.tar.gz", "submission.yaml"]
+    text = (folder / "allowed_intervals.yaml").read_text()
+    lo, hi = payload["intervals"]["90"][0]
+    assert f"{lo:.5g}"[:5] in text
+    assert f"{hi:.5g}"[:5] in text
+    assert not Path("submission.tar.gz").exists()  # nothing left in the working directory
