@@ -32,6 +32,7 @@ from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference import fit as infer
 from cevns_hf.inference.intervals import chi2_threshold
 from cevns_hf.io.atomic import StagedOutputs, atomic_write_text, check_targets
+from cevns_hf.io.workspaces import write_workspace
 from cevns_hf.workspace import build as workspace
 
 __all__ = ["planned_outputs", "run"]
@@ -62,12 +63,14 @@ def planned_outputs(config: Mapping[str, Any], plots: bool = True) -> list[Path]
     for name in config.get("sm_fits", []):
         label = "+".join(d.name for d in detectors.resolve(name))
         out.append(Path("workspaces") / f"{label.replace('+', '_')}.json")
+        out.append(Path("workspaces") / f"{label.replace('+', '_')}.poi.json")
         if "+" not in label:
             out.append(Path("templates") / f"{label}.root")
             if plots:
                 out.append(Path("results") / "plots" / f"sm_fit_{label}.png")
     for scan in config.get("scans", []):
         out += [Path("results") / "scans" / f"{scan['name']}.json", Path("workspaces") / f"bsm_{scan['name']}.json"]
+        out.append(Path("workspaces") / f"bsm_{scan['name']}.poi.json")
         if plots:
             out.append(Path("results") / "plots" / f"scan_{scan['name']}.png")
     for ps in config.get("patchsets", []):
@@ -88,7 +91,12 @@ def _sm_part(out: StagedOutputs, config: Mapping[str, Any], results: dict[str, A
         name = "+".join(d.name for d in experiments)
         tmpl = [d.templates() for d in experiments]
         spec = workspace.build_workspace(tmpl)
-        atomic_write_text(out.path(Path("workspaces") / f"{name.replace('+', '_')}.json"), workspace.dumps(spec))
+        write_workspace(
+            out.path(Path("workspaces") / f"{name.replace('+', '_')}.json"),
+            spec,
+            {"poi": "mu_cevns", "unit": "", "scale": 1.0, "meaning": "CEvNS signal strength (1 = SM)"}
+            | {"experiments": name, "without_es": False},
+        )
         fit = infer.fit(spec)
         results["fits"][name] = fit.to_dict()
         if len(experiments) == 1:
@@ -214,7 +222,19 @@ def _run_staged(
         chosen = _bsm_workspace(scan, payload)
         if chosen is not None:
             hyp, spec = chosen
-            atomic_write_text(out.path(Path("workspaces") / f"bsm_{scan['name']}.json"), workspace.dumps(spec))
+            write_workspace(
+                out.path(Path("workspaces") / f"bsm_{scan['name']}.json"),
+                spec,
+                {
+                    "poi": "mu_bsm",
+                    "unit": "",
+                    "scale": 1.0,
+                    "meaning": f"scale of the BSM change: 1 = {hyp}, 0 = the Standard Model",
+                    "hypothesis": str(hyp),
+                    "experiments": scan["experiment"],
+                    "without_es": bool(scan.get("without_es", False)),
+                },
+            )
             payload["workspace_hypothesis"] = str(hyp)
         else:
             log.warning("%s: no informative hypothesis for a BSM workspace; none written", scan["name"])
@@ -243,23 +263,17 @@ def _run_staged(
 
 
 def _plot_scan(out: StagedOutputs, scan: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
-    from cevns_hf.visualize.plots import plot_contours, plot_delta_chi2
+    """The scan's figure (PNG; the curve or contours with units, best fit and SM marked) into the staging."""
+    from cevns_hf.io.atomic import atomic_write_bytes
+    from cevns_hf.visualize.fits import figure_bytes
+    from cevns_hf.visualize.scans import contour_figure, delta_chi2_figure
 
     names = list(scan["grid"])
-    grid = payload["grid"]
-    path = out.path(Path("results") / "plots" / f"scan_{scan['name']}.png")
+    family = get_family(scan["family"])
     if len(names) == 1:
-        plot_delta_chi2(
-            grid[names[0]], payload["delta_chi2"], path, label=names[0], log=bool(scan["grid"][names[0]].get("log"))
-        )
+        fig = delta_chi2_figure(payload, family, log=bool(scan["grid"][names[0]].get("log")))
     else:
-        plot_contours(
-            grid[names[0]],
-            grid[names[1]],
-            payload["delta_chi2"],
-            path,
-            xlabel=names[0],
-            ylabel=names[1],
-            logx=bool(scan["grid"][names[0]].get("log")),
-            logy=bool(scan["grid"][names[1]].get("log")),
-        )
+        logs = [bool(scan["grid"][n].get("log")) for n in names]
+        fig = contour_figure(payload, family, log_x=logs[0], log_y=logs[1])
+    path = out.path(Path("results") / "plots" / f"scan_{scan['name']}.png")
+    atomic_write_bytes(path, figure_bytes(fig, ("png",))["png"])

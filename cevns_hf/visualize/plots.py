@@ -7,7 +7,7 @@ rename) and returns its path; an existing file, or a symlink, is replaced only w
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,9 @@ import numpy as np
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.templates.histograms import Templates
+from cevns_hf.visualize.fits import SAMPLE_LABELS
 
-__all__ = ["plot_contours", "plot_delta_chi2", "plot_projections"]
+__all__ = ["plot_projections"]
 
 
 def __dir__() -> list[str]:
@@ -70,71 +71,21 @@ def plot_projections(
     for ax, name in zip(axs, axes_names, strict=True):
         axis = next(a for a in templates.axes if a.name == name)
         edges = np.asarray(axis.edges)
+        width = np.diff(edges)
         bottom = np.zeros(axis.n_bins)
-        for sample, values in fitted.items():
+        total = float(sum(np.sum(v) for v in fitted.values()))
+        for sample, values in sorted(fitted.items(), key=lambda kv: float(np.sum(kv[1]))):
             proj = templates.projection(np.asarray(values), name)
-            ax.stairs(proj + bottom, edges, baseline=bottom, fill=True, alpha=0.6, label=sample)
+            if float(proj.sum()) < 1e-3 * total:  # e.g. ES in the SM: 1e-4 events, not a visible sample
+                continue
+            label = SAMPLE_LABELS.get(sample, sample)
+            ax.stairs((proj + bottom) / width, edges, baseline=bottom / width, fill=True, alpha=0.7, label=label)
             bottom = bottom + proj
         data = templates.projection(templates.observed, name)
         centres = 0.5 * (edges[1:] + edges[:-1])
-        ax.errorbar(centres, data, yerr=np.sqrt(data), fmt="ko", ms=3, label="data")
+        ax.errorbar(centres, data / width, yerr=np.sqrt(data) / width, xerr=width / 2, fmt="ko", ms=3, label="data")
         ax.set_xlabel(f"{name} [{axis.unit}]" if axis.unit else name)
-        ax.set_ylabel("events per bin")
-        ax.set_title(templates.experiment)
+        ax.set_ylabel(f"events / {axis.unit}" if axis.unit else "events per unit")
+        ax.set_title(f"{templates.experiment}, post-fit", loc="left")
     axs[0].legend(fontsize=8)
-    return _save(fig, Path(path), overwrite)
-
-
-def plot_delta_chi2(
-    x: Sequence[float],
-    delta_chi2: Sequence[float],
-    path: str | os.PathLike[str],
-    *,
-    label: str,
-    log: bool = False,
-    overwrite: bool = False,
-) -> Path:
-    """A 1D Delta chi2 profile with the 1 sigma, 90 % and 2 sigma (1 dof) levels."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4.0))
-    ax.plot(np.asarray(x), np.asarray(delta_chi2), "b-")
-    for name, level in LEVELS_1D.items():
-        ax.axhline(level, ls="--", lw=0.8, color="grey")
-        ax.text(ax.get_xlim()[0], level, f" {name}", va="bottom", fontsize=7, color="grey")
-    ax.set_ylim(0, max(8.0, min(30.0, float(np.nanmax(delta_chi2)) if len(delta_chi2) else 8.0)))
-    if log:
-        ax.set_xscale("log")
-    ax.set_xlabel(label)
-    ax.set_ylabel(r"$\Delta\chi^2$")
-    return _save(fig, Path(path), overwrite)
-
-
-def plot_contours(
-    x: Sequence[float],
-    y: Sequence[float],
-    delta_chi2: Sequence[Sequence[float]],
-    path: str | os.PathLike[str],
-    *,
-    xlabel: str,
-    ylabel: str,
-    logx: bool = False,
-    logy: bool = False,
-    overwrite: bool = False,
-) -> Path:
-    """Allowed regions (2 dof: 1 sigma, 90 %, 2 sigma) of a 2D Delta chi2 grid (axis 0 = x, axis 1 = y)."""
-    plt = _pyplot()
-    z = np.asarray(delta_chi2, dtype=float).T
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    mesh = ax.pcolormesh(np.asarray(x), np.asarray(y), np.clip(z, 0, 30), shading="auto", cmap="viridis_r")
-    fig.colorbar(mesh, ax=ax, label=r"$\Delta\chi^2$")
-    contours = ax.contour(
-        np.asarray(x), np.asarray(y), z, levels=sorted(LEVELS_2D.values()), colors=["w", "orange", "r"]
-    )
-    ax.clabel(contours, fmt={v: k for k, v in LEVELS_2D.items()}, fontsize=7)
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
     return _save(fig, Path(path), overwrite)

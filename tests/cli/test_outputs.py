@@ -126,16 +126,18 @@ def test_atomic_directory_new_folder_appears_whole(tmp_path: Path, monkeypatch: 
 
 
 def test_plots_honour_force_and_symlinks(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
-    from cevns_hf.visualize.plots import plot_delta_chi2
+    from cevns_hf import detectors
+    from cevns_hf.visualize.plots import plot_projections
 
+    tmpl = detectors.templates("csi2021")
+    fitted = {s.name: s.nominal for s in tmpl.samples}
     target = tmp_path / "p.png"
     target.symlink_to(tmp_path / "elsewhere.png")
     with pytest.raises(FileExistsError):
-        plot_delta_chi2([0, 1, 2], [1, 0, 1], target, label="x")
+        plot_projections(tmpl, fitted, target)
     assert target.is_symlink()
     assert not (tmp_path / "elsewhere.png").exists()
-    plot_delta_chi2([0, 1, 2], [1, 0, 1], target, label="x", overwrite=True)
+    plot_projections(tmpl, fitted, target, overwrite=True)
     assert not target.is_symlink()
     assert target.stat().st_size > 1000
 

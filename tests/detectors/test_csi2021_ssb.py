@@ -1,6 +1,6 @@
 """Tests of the CsI 2021 steady-state background (SSB) models and the selectable binning.
 
-The smooth SSB (:func:`cevns_hf.detectors.csi2021.smooth_ssb`) is the anti-coincidence (AC) energy spectrum
+The smooth SSB (:func:`cevns_hf.detectors.csi2021_ssb.smooth_ssb`) is the anti-coincidence (AC) energy spectrum
 times a time shape eps_t(t) exp(-lambda t) (lambda = 0: flat steady state seen through the time efficiency);
 the binned SSB is the AC histogram itself. Fitted numbers were produced by this module at the commit of
 this test (``docs/model.md``, "The CsI 2021 fit error"); they move only when the physics does.
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cevns_hf.detectors import csi2021, loaders
+from cevns_hf.detectors import csi2021, csi2021_ssb, loaders
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference import fit as infer
 from cevns_hf.workspace import build as workspace
@@ -99,7 +99,7 @@ def test_every_template_follows_the_binning(binning: str) -> None:
 @pytest.mark.parametrize("ssb_time", ["flat", "exponential"])
 def test_smooth_ssb_integrates_to_the_ac_count(binning: str, ssb_time: str) -> None:
     cfg = csi2021.CsI2021Config(binning=binning, ssb_time=ssb_time)
-    ssb, fit = csi2021.smooth_ssb(cfg)
+    ssb, fit = csi2021_ssb.smooth_ssb(cfg)
     binned = loaders.csi2021_events("dataBeamOnAC.txt", cfg.energy_edges, cfg.time_edges)
     assert fit.n_events == N_AC == binned.sum()
     assert ssb.sum() == pytest.approx(N_AC, rel=1e-12)
@@ -115,9 +115,9 @@ def test_smooth_ssb_integrates_to_the_ac_count(binning: str, ssb_time: str) -> N
 @pytest.mark.parametrize("binning", ["paper", "fine"])
 def test_fitted_energy_spectrum_describes_the_ac_data(binning: str) -> None:
     cfg = csi2021.CsI2021Config(binning=binning, ssb_energy="fit")
-    ssb, _ = csi2021.smooth_ssb(cfg)
+    ssb, _ = csi2021_ssb.smooth_ssb(cfg)
     assert ssb.sum() == pytest.approx(N_AC, rel=1e-9)
-    assert np.allclose(ssb.sum(axis=0), N_AC * csi2021.ssb_time_fractions(cfg), rtol=1e-9, atol=0.0)
+    assert np.allclose(ssb.sum(axis=0), N_AC * csi2021_ssb.ssb_time_fractions(cfg), rtol=1e-9, atol=0.0)
     observed = np.histogram(_ac_events(cfg)[:, 0], bins=np.asarray(cfg.energy_edges))[0]
     expected = ssb.sum(axis=1)
     used = expected > 0.5
@@ -129,7 +129,7 @@ def test_fitted_energy_spectrum_describes_the_ac_data(binning: str) -> None:
 
 def test_alpha_3_priors() -> None:
     binned = csi2021.templates(config=csi2021.CsI2021Config(ssb_model="binned")).sample("ssb")
-    assert binned.norms == {"alpha_3": csi2021.SIGMA_SSB_BINNED}
+    assert binned.norms == {"alpha_3": csi2021_ssb.SIGMA_SSB_BINNED}
     assert binned.total == N_AC
     explicit = csi2021.templates(config=csi2021.CsI2021Config(sigma_ssb=0.05)).sample("ssb")
     assert explicit.norms == {"alpha_3": 0.05}
@@ -140,13 +140,13 @@ def test_time_fractions_integrate_the_efficiency(binning: str) -> None:
     cfg = csi2021.CsI2021Config(binning=binning)
     edges = cfg.time_edges
     exact = np.array([_eff_integral(a, b) for a, b in itertools.pairwise(edges)])
-    assert np.allclose(csi2021.ssb_time_fractions(cfg), exact / exact.sum(), rtol=1e-5, atol=0.0)
+    assert np.allclose(csi2021_ssb.ssb_time_fractions(cfg), exact / exact.sum(), rtol=1e-5, atol=0.0)
 
 
 def test_ac_times_are_flat_through_the_time_efficiency() -> None:
     """The AC times carry the time efficiency: with eps_t the fitted slope is compatible with 0."""
     cfg = csi2021.CsI2021Config()
-    fit = csi2021.smooth_ssb(cfg)[1]
+    fit = csi2021_ssb.smooth_ssb(cfg)[1]
     # -0.0148 +- 0.0161 /us (1295 events): compatible with a steady state
     assert abs(fit.slope_per_us) < 2 * fit.error_per_us
     assert fit.error_per_us == pytest.approx(0.0161, rel=0.02)
@@ -163,7 +163,7 @@ def test_ac_times_are_flat_through_the_time_efficiency() -> None:
 def test_time_shape_chi_square(binning: str) -> None:
     """Pearson chi-square of the AC time projection against the smooth SSB's time shape."""
     cfg = csi2021.CsI2021Config(binning=binning)
-    ssb, _ = csi2021.smooth_ssb(cfg)
+    ssb, _ = csi2021_ssb.smooth_ssb(cfg)
     observed = np.histogram(_ac_events(cfg)[:, 1], bins=np.asarray(cfg.time_edges))[0]
     expected = ssb.sum(axis=0)
     chi2 = float(np.sum((observed - expected) ** 2 / expected))
@@ -174,7 +174,7 @@ def test_time_shape_chi_square(binning: str) -> None:
 def test_factorised_shape_chi_square(binning: str) -> None:
     """The 2D AC histogram against energy x time: deviance (empty bins included) per degree of freedom."""
     cfg = csi2021.CsI2021Config(binning=binning)
-    ssb, _ = csi2021.smooth_ssb(cfg)
+    ssb, _ = csi2021_ssb.smooth_ssb(cfg)
     observed = loaders.csi2021_events("dataBeamOnAC.txt", cfg.energy_edges, cfg.time_edges)
     used = ssb > 0
     o, e = observed[used], ssb[used]
