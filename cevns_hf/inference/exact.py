@@ -11,8 +11,8 @@ callable):
    such cell gets ``subdivide - 1`` new points (in log x on a geometric axis), at most ``max_rounds``
    times; cells still unresolved are reported.
 2. **Every local minimum is refined** by bounded Brent minimisation between its neighbours
-   (:func:`scipy.optimize.minimize_scalar`); the deepest is the global minimum, the others are reported
-   with their depth :math:`\Delta\chi^2` above it.
+   (:func:`scipy.optimize.minimize_scalar`); the deepest is the global minimum, the others within
+   :math:`\Delta\chi^2 \le 25` are reported with their depth above it.
 3. **Every crossing** of :math:`\Delta\chi^2 = L` is bracketed on the (refined) grid and solved with
    :func:`scipy.optimize.brentq` on :math:`-2\ln L(x) - \min - L`, and kept only when
    :math:`|\Delta\chi^2 - L| <` ``tol`` at the root (default 0.01); the largest deviation found is the
@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 #: Largest accepted |Delta chi2 - level| at a reported interval end.
 DEFAULT_TOLERANCE = 0.01
+#: Secondary minima deeper than this (5 sigma, 1 dof) above the global one are not reported: they bear on
+#: no interval, and far from the allowed region they can be points where the profile fit did not converge.
+_REPORTED_DEPTH = 25.0
 #: A profile evaluation: (m,) parameter values -> (m,) -2 ln L (nuisances profiled).
 Evaluate = Callable[[FloatArray], FloatArray]
 
@@ -245,7 +248,7 @@ def refine_curve(
     found = [_refine_minimum(curve, int(np.flatnonzero(curve.x == xs_i)[0])) for xs_i in curve.x[candidates]]
     found.sort(key=lambda m: m[1])
     f_min = found[0][1]
-    minima = tuple(LocalMinimum(mx, mf, mf - f_min) for mx, mf in found)
+    minima = tuple(LocalMinimum(mx, mf, mf - f_min) for mx, mf in found if mf - f_min <= _REPORTED_DEPTH)
     # crossings of every level, solved on the curve
     precision = 0.0
     out: dict[str, tuple[Interval, ...]] = {}
