@@ -25,7 +25,7 @@ from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError, FitError
 from cevns_hf.templates.histograms import Templates
 
-__all__ = ["Diagnostics", "Projection", "diagnose"]
+__all__ = ["Diagnostics", "Projection", "cabinetry_limit", "diagnose"]
 
 
 def __dir__() -> list[str]:
@@ -142,3 +142,33 @@ def diagnose(templates: Sequence[Templates], spec: Mapping[str, Any], *, ranking
                 )
             )
     return Diagnostics(fit_results, ranked, tuple(projections))
+
+
+def cabinetry_limit(spec: Mapping[str, Any], *, cl: float = 0.95) -> tuple[Any, float]:
+    """``cabinetry.fit.limit`` on one of our linear-POI (or mu_bsm) workspaces, made to work.
+
+    Why cabinetry's defaults fail on these workspaces: its search starts at the POI's upper bound, which our
+    builders set generously (up to 100 x the reference point, so that no physical value is cut). A signal that
+    large pushes the Asimov fits into regions where MINUIT meets NaN likelihoods (bins predicted negative by
+    the shape modifiers' linear extrapolation) and stops with ``FailedMinimization``. With the POI bounded at
+    3 x our own asymptotic CLs limit (:func:`cevns_hf.inference.cls.cls_upper_limit`, same qtilde test
+    statistic) the same cabinetry call converges and agrees with ours within its ``poi_tolerance``.
+
+    Returns:
+        (cabinetry's ``LimitResults``, our observed limit).
+    """
+    from cevns_hf.inference.cls import cls_upper_limit
+
+    cabinetry = _cabinetry()
+    ours = cls_upper_limit(spec, cl=cl).observed
+    model, data = cabinetry.model_utils.model_and_data(dict(spec))
+    bounds = [list(b) for b in model.config.suggested_bounds()]
+    bounds[model.config.poi_index] = [0.0, 3.0 * ours]
+    try:
+        result = cabinetry.fit.limit(
+            model, data, confidence_level=cl, par_bounds=[tuple(b) for b in bounds], bracket=(0.5 * ours, 2.0 * ours)
+        )
+    except (pyhf.exceptions.FailedMinimization, ValueError, RuntimeError) as err:
+        msg = f"cabinetry.fit.limit failed even with the POI bounded at 3 x {ours:.4g}: {err}"
+        raise FitError(msg) from err
+    return result, ours

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from cevns_hf import detectors
@@ -41,3 +42,13 @@ def test_diagnostics_command_writes_png_pdf_and_json(tmp_path: Path) -> None:
     again = runner.invoke(cli, ["diagnostics", "--experiment", "csi2021", "--no-ranking", "-o", str(tmp_path)])
     assert again.exit_code == 2
     assert "refusing to overwrite" in again.output
+
+
+def test_cabinetry_limit_works_with_a_sensible_poi_bound() -> None:
+    from cevns_hf.bsm.family import Hypothesis
+    from cevns_hf.inference.diagnostics import cabinetry_limit
+    from cevns_hf.workspace.hypothesis import linear_workspace
+
+    lw = linear_workspace("csi2021", Hypothesis.from_mapping("magnetic_moment", {"mu_nu_mu": 3e-9}), "mu_nu_mu_sq")
+    result, ours = cabinetry_limit(lw.spec, cl=0.95)
+    assert result.observed_limit == pytest.approx(ours, rel=0.01)
