@@ -13,6 +13,7 @@ import numpy as np
 
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference.diagnostics import Projection
+from cevns_hf.visualize._mpl import pyplot
 
 __all__ = ["SAMPLE_LABELS", "figure_bytes", "projection_figure"]
 
@@ -32,18 +33,6 @@ SAMPLE_LABELS = {
 }
 
 
-def _pyplot() -> Any:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        msg = "plots need matplotlib: pip install 'cevns_hf[plot]'"
-        raise ConfigurationError(msg) from err
-    return plt
-
-
 def projection_figure(projection: Projection, *, stage: str = "post-fit", min_fraction: float = 1e-3) -> Any:
     """Data and the stacked post-fit samples (or the pre-fit total) per unit width, a 1-sigma band, a ratio panel.
 
@@ -58,7 +47,7 @@ def projection_figure(projection: Projection, *, stage: str = "post-fit", min_fr
     if stage not in ("post-fit", "pre-fit"):
         msg = f"stage must be 'post-fit' or 'pre-fit', got {stage!r}"
         raise ConfigurationError(msg)
-    plt = _pyplot()
+    plt = pyplot()
     p = projection
     width = np.diff(p.edges)
     model = p.postfit if stage == "post-fit" else p.prefit
@@ -130,5 +119,5 @@ def figure_bytes(fig: Any, formats: tuple[str, ...] = ("png", "pdf")) -> dict[st
             fig.savefig(buffer, format=fmt, dpi=120, bbox_inches="tight")
             out[fmt] = buffer.getvalue()
     finally:
-        _pyplot().close(fig)
+        pyplot().close(fig)
     return out

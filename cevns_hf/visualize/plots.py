@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from cevns_hf._typing import FloatArray
-from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.templates.histograms import Templates
+from cevns_hf.visualize._mpl import pyplot
 from cevns_hf.visualize.fits import SAMPLE_LABELS
 
 __all__ = ["plot_projections"]
@@ -30,18 +30,6 @@ LEVELS_1D = {"1sigma": 1.0, "90%": 2.706, "2sigma": 4.0}
 LEVELS_2D = {"1sigma": 2.30, "90%": 4.61, "2sigma": 6.18}
 
 
-def _pyplot() -> Any:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        msg = "plots need matplotlib: pip install 'cevns_hf[plot]'"
-        raise ConfigurationError(msg) from err
-    return plt
-
-
 def _save(fig: Any, path: Path, overwrite: bool) -> Path:
     from cevns_hf.io.atomic import atomic_output
 
@@ -49,7 +37,7 @@ def _save(fig: Any, path: Path, overwrite: bool) -> Path:
         with atomic_output(path, overwrite=overwrite) as tmp:
             fig.savefig(tmp, dpi=110, bbox_inches="tight")
     finally:
-        _pyplot().close(fig)
+        pyplot().close(fig)
     return path
 
 
@@ -64,7 +52,7 @@ def plot_projections(
         path: output file (``.png``/``.pdf``).
         overwrite: replace an existing file (or symlink).
     """
-    plt = _pyplot()
+    plt = pyplot()
     axes_names = [a for a in ("energy", "time") if a in [ax.name for ax in templates.axes]]
     fig, axs = plt.subplots(1, len(axes_names), figsize=(5.5 * len(axes_names), 4.2))
     axs = np.atleast_1d(axs)

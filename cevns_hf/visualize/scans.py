@@ -15,26 +15,14 @@ from typing import Any
 import numpy as np
 
 from cevns_hf.bsm.family import Family
-from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference.intervals import level_value
+from cevns_hf.visualize._mpl import pyplot
 
 __all__ = ["axis_label", "contour_figure", "delta_chi2_figure"]
 
 
 def __dir__() -> list[str]:
     return __all__
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        msg = "plots need matplotlib: pip install 'cevns_hf[plot]'"
-        raise ConfigurationError(msg) from err
-    return plt
 
 
 _LEVEL_STYLE = {"1sigma": ("C0", r"1$\sigma$"), "90": ("C1", "90% CL"), "2sigma": ("C3", r"2$\sigma$")}
@@ -49,7 +37,7 @@ def axis_label(family: Family, name: str) -> str:
 
 def delta_chi2_figure(scan: Mapping[str, Any], family: Family, *, log: bool = False) -> Any:
     """A 1D profile: the refined curve, the 1-dof levels, exact intervals shaded, best fit and SM marked."""
-    plt = _pyplot()
+    plt = pyplot()
     (name,) = scan["parameters"]
     exact = scan.get("exact")
     x = np.asarray(scan["grid"][name], dtype=float)
@@ -82,7 +70,7 @@ def delta_chi2_figure(scan: Mapping[str, Any], family: Family, *, log: bool = Fa
 
 def contour_figure(scan: Mapping[str, Any], family: Family, *, log_x: bool = False, log_y: bool = False) -> Any:
     """A 2D scan: Delta chi2 map, the 2-dof contours (solved on the surface when available), best fit, SM."""
-    plt = _pyplot()
+    plt = pyplot()
     xname, yname = scan["parameters"]
     x = np.asarray(scan["grid"][xname], dtype=float)
     y = np.asarray(scan["grid"][yname], dtype=float)
