@@ -416,9 +416,7 @@ class CsI2021(ConfiguredDetector):
     def rate_response(self) -> RateResponse:
         """The rate engine, nominal arrival-time fractions and axes (:mod:`cevns_hf.detectors.export`)."""
         st = setup(self.config)
-        energy = next(a for a in st.axes if a.name == "energy")
-        time = next(a for a in st.axes if a.name == "time")
-        return RateResponse(st.engine, np.asarray(st.time_pdfs[0]), energy, time)
+        return RateResponse.of(st.engine, st.time_pdfs[0], st.axes)
 
 
 #: The registered CsI 2021 detector (default configuration).

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,13 @@ class RateResponse:
     time_pdfs: FloatArray
     energy_axis: Axis
     time_axis: Axis
+
+    @classmethod
+    def of(cls, engine: RateEngine, time_pdfs: FloatArray, axes: Sequence[Axis]) -> RateResponse:
+        """From a detector set-up: its engine, nominal (flavours, n_time) fractions and axes (by name)."""
+        energy = next(a for a in axes if a.name == "energy")
+        time = next(a for a in axes if a.name == "time")
+        return cls(engine, np.asarray(time_pdfs, dtype=float), energy, time)
 
 
 def response_of(detector: Detector) -> RateResponse:

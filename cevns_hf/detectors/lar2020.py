@@ -294,9 +294,7 @@ class LAr2020(ConfiguredDetector):
     def rate_response(self) -> RateResponse:
         """The rate engine, nominal arrival-time fractions and axes (:mod:`cevns_hf.detectors.export`)."""
         st = setup(self.config)
-        energy = next(a for a in st.axes if a.name == "energy")
-        time = next(a for a in st.axes if a.name == "time")
-        return RateResponse(st.engine, np.asarray(st.time_pdfs), energy, time)
+        return RateResponse.of(st.engine, st.time_pdfs, st.axes)
 
 
 #: The registered LAr 2020 detector (default configuration).
