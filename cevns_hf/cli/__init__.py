@@ -173,6 +173,14 @@ def fit(
 @_hypothesis
 @click.option("--poi", default=None, help="With --hypothesis: a linear POI of the family (e.g. mu_nu_e_sq).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pyhf", "hs3"]),
+    default="pyhf",
+    show_default=True,
+    help="pyhf JSON, or HS3 (HEP Statistics Serialization Standard: pyhs3, ROOT 6.30+).",
+)
 @_lar_f90
 @_without_es
 @binning_option
@@ -185,6 +193,7 @@ def workspace_cmd(
     hypothesis: str | None,
     poi: str | None,
     force: bool,
+    fmt: str,
     lar_f90: bool,
     without_es: bool,
     binning: str | None,
@@ -195,6 +204,7 @@ def workspace_cmd(
 
     Without --hypothesis: the SM workspace with POI mu_cevns. With --hypothesis: the SM as background plus
     the BSM change with POI mu_bsm (1 = the hypothesis); with --poi also: the POI is the linear quantity.
+    With --format hs3 the same model is written as an HS3 document binned in the real observables.
     """
     from cevns_hf.io.atomic import check_targets
     from cevns_hf.io.workspaces import poi_sidecar_path, write_workspace
@@ -240,6 +250,12 @@ def workspace_cmd(
                 "hypothesis": str(hyp),
             }
             click.echo(f"POI {lin.poi} in units of {lin.unit}", err=True)
+    if fmt == "hs3":
+        from cevns_hf.workspace.hs3 import to_hs3
+
+        if hypothesis is None:
+            experiments = with_templates(with_binning(with_f90(experiments, lar_f90), binning), user_templates)
+        spec = to_hs3(spec, axes={t.experiment: t.axes for t in (d.templates() for d in experiments)})
     if to_stdout:
         click.echo(dumps(spec), nl=False)
         return

@@ -31,11 +31,12 @@ def _pyhf_cli() -> list[str]:
 
 def test_every_bsm_workspace_is_informative_under_pyhf_cls(run_dir: Path) -> None:
     scans = {s["name"]: s for s in default_config()["scans"]}
-    written = sorted((run_dir / "workspaces").glob("bsm_*.json"))
+    written = sorted(p for p in (run_dir / "workspaces").glob("bsm_*.json") if not p.name.endswith(".poi.json"))
     assert {p.stem.removeprefix("bsm_") for p in written} == set(scans)
     for path in written:
         scan = scans[path.stem.removeprefix("bsm_")]
         spec = json.loads(path.read_text())
+        assert json.loads(path.with_name(path.stem + ".poi.json").read_text())["poi"] == "mu_bsm"  # the sidecar
         samples = {s["name"] for ch in spec["channels"] for s in ch["samples"]}
         if scan.get("without_es"):  # the option holds in the file
             assert not samples & {"es", "bsm_es"}, path.name
