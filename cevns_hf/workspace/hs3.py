@@ -62,6 +62,7 @@ __all__ = [
     "PARAMETER_POINT",
     "distribution_name",
     "dumps_hs3",
+    "import_pyhs3",
     "to_hs3",
 ]
 
@@ -235,3 +236,36 @@ def to_hs3(
 def dumps_hs3(doc: Mapping[str, Any]) -> str:
     """Deterministic JSON text of an HS3 document (sorted keys, indent 4, trailing newline), as ``dumps``."""
     return json.dumps(doc, sort_keys=True, indent=4) + "\n"
+
+
+def import_pyhs3() -> Any:
+    """Import ``pyhs3`` without letting it reconfigure the application's logging.
+
+    pyhs3 0.4.2 calls ``logging.config.dictConfig`` on import with ``disable_existing_loggers=True`` and a
+    rich handler on the root logger: every logger created before (ours included) goes silent and log
+    records reach stdout. The previous state is restored right after the import.
+    """
+    import logging
+
+    manager = logging.Logger.manager
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    states = {
+        n: (lg.disabled, lg.propagate, lg.level)
+        for n, lg in manager.loggerDict.items()
+        if isinstance(lg, logging.Logger)
+    }
+    try:
+        import pyhs3
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        msg = "validating HS3 needs pyhs3: pip install 'cevns_hf[hs3]'"
+        raise ConfigurationError(msg) from err
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, logger in manager.loggerDict.items():
+            if isinstance(logger, logging.Logger):
+                disabled, propagate, lvl = states.get(name, (False, True, logging.NOTSET))
+                logger.disabled, logger.propagate = disabled, propagate
+                logger.setLevel(lvl)
+    return pyhs3

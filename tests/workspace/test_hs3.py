@@ -27,11 +27,11 @@ from cevns_hf.bsm.family import Hypothesis
 from cevns_hf.cli import cli
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.workspace import build_workspace
-from cevns_hf.workspace.hs3 import DOMAIN, HS3_VERSION, PARAMETER_POINT, dumps_hs3, to_hs3
+from cevns_hf.workspace.hs3 import DOMAIN, HS3_VERSION, PARAMETER_POINT, dumps_hs3, import_pyhs3, to_hs3
 from cevns_hf.workspace.hypothesis import hypothesis_workspace
 
-pyhs3 = pytest.importorskip("pyhs3")
-pytensor = pytest.importorskip("pytensor")
+pyhs3 = import_pyhs3()  # pyhs3 reconfigures logging on import: this keeps the other tests' logging intact
+import pytensor  # noqa: E402  (installed with pyhs3)
 
 CASES = ("csi2021", "lar2020", "csi2021+lar2020", "bsm_csi2021")
 #: relative agreement of the NLL at random points; absolute agreement of fitted 2NLL and POI
