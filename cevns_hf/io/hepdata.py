@@ -67,7 +67,6 @@ def write_hepdata(
     pars = [family.parameter(n) for n in names]
     what = f"{family.name} ({', '.join(scan.get('experiments', []))})"
     sub = hd.Submission()
-    sub.add_additional_resource("Produced by cevns_hf", "https://github.com/", copy_file=False)
     if len(names) == 1:
         (par,) = pars
         grid = scan["grid"][par.name]
