@@ -45,7 +45,7 @@ import numpy as np
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm._common import electron_scattering, sm_charges, vector_cevns
-from cevns_hf.bsm.family import Family, Parameter
+from cevns_hf.bsm.family import Family, Parameter, Polynomial
 from cevns_hf.physics.constants import ALPHA_EM, G_FERMI, HBARC2_MEV2_CM2
 from cevns_hf.physics.electron import es_couplings
 from cevns_hf.physics.flavours import lepton_flavour
@@ -160,6 +160,7 @@ FAMILY = Family(
         _radius("r2_mutau", "transition charge radius mu <-> tau"),
     ),
     make_model=_model,
+    polynomial=Polynomial(("r2_ee", "r2_mumu", "r2_emu", "r2_etau", "r2_mutau"), 2),
     references=(
         "C. Giunti & A. Studenikin, RMP 87 (2015) 531",
         "K. A. Kouzakov & A. I. Studenikin, PRD 95 (2017) 055013",

@@ -63,7 +63,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cevns_hf._typing import FloatArray
-from cevns_hf.bsm.family import Family, HypothesisError, LinearPOI, Parameter
+from cevns_hf.bsm.family import Family, HypothesisError, LinearPOI, Parameter, Polynomial
 from cevns_hf.physics.cevns import nuclear_form_factors
 from cevns_hf.physics.constants import ALPHA_EM, HBARC2_MEV2_CM2, MU_B_MEV_INV
 from cevns_hf.physics.flavours import lepton_flavour
@@ -235,6 +235,7 @@ FAMILY = Family(
         Parameter("d_mu", "mu_B", "nu_mu / anti-nu_mu -> N_4 transition magnetic moment", sm=0.0, lo=-1.0, hi=1.0),
     ),
     make_model=_model,
+    polynomial=Polynomial(("d_e", "d_mu"), 2),
     references=(
         "V. Brdar, A. Greljo, J. Kopp, T. Opferkuch, JCAP 01 (2021) 039 (arXiv:2007.15563)",
         "O. G. Miranda, D. K. Papoulias, O. Sanders, M. Tortola, J. W. F. Valle, JHEP 12 (2021) 191",

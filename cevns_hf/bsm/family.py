@@ -24,6 +24,7 @@ __all__ = [
     "HypothesisError",
     "LinearPOI",
     "Parameter",
+    "Polynomial",
     "get_family",
     "parse_hypothesis",
     "resolve_family",
@@ -124,6 +125,25 @@ class LinearPOI:
 
 
 @dataclass(frozen=True)
+class Polynomial:
+    """How a family's rate depends on some of its parameters: a polynomial, at fixed values of the others.
+
+    The expected counts of every template (each target, flavour and systematic variant) are then
+    :math:`T(x) = \\sum_m x^{e_m} B_m` over the monomials :math:`x^{e_m}` of total degree at most ``degree``
+    in ``variables``: :mod:`cevns_hf.templates.basis` computes the basis templates :math:`B_m` once per value
+    of the other parameters (a *slice*, e.g. one mediator mass) and checks that they reproduce the engine.
+
+    Attributes:
+        variables: the parameters the rate is a polynomial in.
+        degree: its total degree (2 where a coupling enters the amplitude linearly, 4 where a product of two
+            couplings does, as for light mediators :math:`g_\\nu g_q`).
+    """
+
+    variables: tuple[str, ...]
+    degree: int
+
+
+@dataclass(frozen=True)
 class Family:
     """A BSM family: its parameters, its model and its references.
 
@@ -136,6 +156,7 @@ class Family:
         references: the papers the formulas come from.
         linear_pois: quantities in which the rate is linear (optional).
         check: extra validation across parameters (optional).
+        polynomial: the parameters in which the rate is a polynomial (optional; see :class:`Polynomial`).
     """
 
     name: str
@@ -145,6 +166,12 @@ class Family:
     references: tuple[str, ...] = ()
     linear_pois: tuple[LinearPOI, ...] = ()
     check: Callable[[Mapping[str, Any]], None] | None = None
+    polynomial: Polynomial | None = None
+
+    def __post_init__(self) -> None:
+        if self.polynomial is not None:
+            for name in self.polynomial.variables:
+                self.parameter(name)
 
     def __repr__(self) -> str:
         return f"Family({self.name!r})"

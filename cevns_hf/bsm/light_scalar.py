@@ -57,7 +57,7 @@ import numpy as np
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm._common import mediator_parameters
-from cevns_hf.bsm.family import Family, LinearPOI
+from cevns_hf.bsm.family import Family, LinearPOI, Polynomial
 from cevns_hf.physics.cevns import max_recoil, nuclear_form_factors
 from cevns_hf.physics.constants import HBARC2_MEV2_CM2, M_ELECTRON
 from cevns_hf.physics.electron import es_max_recoil, z_effective
@@ -164,6 +164,7 @@ FAMILY = Family(
     description="light scalar mediator (mass, neutrino, universal quark and electron couplings)",
     parameters=mediator_parameters("scalar", "m_S"),
     make_model=_model,
+    polynomial=Polynomial(("g_nu", "g_q", "g_e"), 4),
     references=(
         "Cerdeño et al., JHEP 05 (2016) 118",
         "Farzan et al., JHEP 05 (2018) 066",

@@ -66,7 +66,7 @@ from cevns_hf.bsm._common import (
     sm_charges,
     vector_cevns,
 )
-from cevns_hf.bsm.family import Family
+from cevns_hf.bsm.family import Family, Polynomial
 from cevns_hf.physics.constants import G_FERMI, M_ELECTRON
 from cevns_hf.physics.electron import es_couplings
 from cevns_hf.physics.model import StandardModel
@@ -150,6 +150,7 @@ FAMILY = Family(
     description="light vector mediator Z' (mass, neutrino, universal quark and electron couplings)",
     parameters=mediator_parameters("Z' vector", "m_V"),
     make_model=_model,
+    polynomial=Polynomial(("g_nu", "g_q", "g_e"), 4),
     references=(
         "Cerdeño et al., JHEP 05 (2016) 118",
         "Abdullah et al., PRD 98 (2018) 015005",

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from cevns_hf._typing import FloatArray
-from cevns_hf.bsm.family import Family, HypothesisError, LinearPOI, Parameter
+from cevns_hf.bsm.family import Family, HypothesisError, LinearPOI, Parameter, Polynomial
 from cevns_hf.physics.cevns import max_recoil, nuclear_form_factors
 from cevns_hf.physics.constants import ALPHA_EM, HBARC2_MEV2_CM2, M_ELECTRON
 from cevns_hf.physics.electron import es_max_recoil, z_effective
@@ -185,6 +185,7 @@ FAMILY = Family(
         _moment("mu_mutau", "transition magnetic moment mu <-> tau"),
     ),
     make_model=_model,
+    polynomial=Polynomial(("mu_nu_e", "mu_nu_mu", "mu_emu", "mu_etau", "mu_mutau"), 2),
     references=(
         "P. Vogel & J. Engel, PRD 39 (1989) 3378",
         "C. Giunti & A. Studenikin, RMP 87 (2015) 531",

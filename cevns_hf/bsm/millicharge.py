@@ -41,7 +41,7 @@ import numpy as np
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm._common import electron_scattering, sm_charges, vector_cevns
-from cevns_hf.bsm.family import Family, Parameter
+from cevns_hf.bsm.family import Family, Parameter, Polynomial
 from cevns_hf.physics.constants import ALPHA_EM, G_FERMI, M_ELECTRON
 from cevns_hf.physics.electron import es_couplings
 from cevns_hf.physics.flavours import lepton_flavour
@@ -160,6 +160,7 @@ FAMILY = Family(
         _charge("q_mutau", "transition charge mu <-> tau"),
     ),
     make_model=_model,
+    polynomial=Polynomial(("q_ee", "q_mumu", "q_emu", "q_etau", "q_mutau"), 2),
     references=(
         "C. Giunti & A. Studenikin, RMP 87 (2015) 531",
         "K. A. Kouzakov & A. I. Studenikin, PRD 95 (2017) 055013",

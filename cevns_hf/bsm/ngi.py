@@ -57,7 +57,7 @@ import numpy as np
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm._common import sm_charges, vector_cevns
-from cevns_hf.bsm.family import Family, LinearPOI, Parameter
+from cevns_hf.bsm.family import Family, LinearPOI, Parameter, Polynomial
 from cevns_hf.physics.cevns import kinematic_factor, nuclear_form_factors
 from cevns_hf.physics.constants import G_FERMI, HBARC2_MEV2_CM2
 from cevns_hf.physics.flavours import is_antineutrino
@@ -170,6 +170,7 @@ FAMILY = Family(
         ),
     ),
     make_model=_model,
+    polynomial=Polynomial(("c_s", "c_v", "c_t"), 2),
     references=(
         "Lindner, Rodejohann, Xu, JHEP 03 (2017) 097",
         "Aristizabal Sierra, De Romeri, Rojas, PRD 98 (2018) 075018",

@@ -44,7 +44,7 @@ import numpy as np
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm._common import sm_charges, vector_cevns
-from cevns_hf.bsm.family import Family, LinearPOI, Parameter
+from cevns_hf.bsm.family import Family, LinearPOI, Parameter, Polynomial
 from cevns_hf.physics.cevns import nuclear_form_factors
 from cevns_hf.physics.flavours import lepton_flavour
 from cevns_hf.physics.model import StandardModel
@@ -158,6 +158,7 @@ FAMILY = Family(
     description="vector NSI with u and d quarks (eps_ee, eps_mumu, eps_emu, eps_etau, eps_mutau)",
     parameters=_PARAMETERS,
     make_model=_model,
+    polynomial=Polynomial(tuple(p.name for p in _PARAMETERS), 2),
     references=(
         "Barranco, Miranda, Rashba, JHEP 12 (2005) 021",
         "Barranco, Miranda, Rashba, PRD 73 (2006) 113001",

@@ -54,7 +54,7 @@ from typing import Any, Literal
 import numpy as np
 
 from cevns_hf._typing import FloatArray
-from cevns_hf.bsm.family import Family, HypothesisError, LinearPOI, Parameter
+from cevns_hf.bsm.family import Family, HypothesisError, LinearPOI, Parameter, Polynomial
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.physics.constants import HBARC_MEV_FM
 from cevns_hf.physics.flavours import lepton_flavour
@@ -207,6 +207,7 @@ FAMILY = Family(
         Parameter("umu4_sq", "", "active-sterile mixing |U_mu4|^2", sm=0.0, lo=0.0, hi=1.0),
     ),
     make_model=_model,
+    polynomial=Polynomial(("ue4_sq", "umu4_sq"), 2),
     references=(
         "C. Giunti, T. Lasserre, Ann. Rev. Nucl. Part. Sci. 69 (2019) 163",
         "C. Blanco, D. Hooper, P. Machado, PRD 101 (2020) 075051",

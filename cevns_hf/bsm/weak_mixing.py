@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from cevns_hf.bsm.family import Family, Parameter
+from cevns_hf.bsm.family import Family, Parameter, Polynomial
 from cevns_hf.physics.constants import SIN2_THETA_W
 from cevns_hf.physics.model import PhysicsModel, StandardModel
 
@@ -30,5 +30,6 @@ FAMILY = Family(
     description="weak mixing angle sin^2(theta_W) at Q -> 0 (CEvNS and ES)",
     parameters=(Parameter("sin2_theta_w", "", "low-energy weak mixing angle", sm=SIN2_THETA_W, lo=0.0, hi=1.0),),
     make_model=_model,
+    polynomial=Polynomial(("sin2_theta_w",), 2),
     references=("PDG 2024 electroweak review", "Cadeddu et al., PRD 102 (2020) 015030"),
 )

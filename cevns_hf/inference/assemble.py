@@ -84,7 +84,7 @@ class _Sums:
             0.5 * (up + down),
             0.0625 * (up - down),
             Code4.of(hi, lo),
-            np.full(len(keys), poi, dtype=bool),
+            np.full((len(keys), 1), int(poi), dtype=np.int64),
         )
 
 

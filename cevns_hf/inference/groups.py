@@ -30,6 +30,7 @@ the hypothesis-dependent samples (H rows), so that the fixed part is never copie
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -40,7 +41,7 @@ import numpy.typing as npt
 from cevns_hf._typing import FloatArray
 from cevns_hf.inference.interpolation import Code4
 
-__all__ = ["GroupKey", "Groups", "Jacobians", "State", "jacobians", "rates"]
+__all__ = ["GroupKey", "Groups", "Jacobians", "State", "as_poi_values", "jacobians", "rates"]
 
 
 def __dir__() -> list[str]:
@@ -51,47 +52,105 @@ def __dir__() -> list[str]:
 GroupKey = tuple[tuple[str, float, float], ...]
 
 
+def _monomials(powers: npt.NDArray[np.int64], mu: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    r"""Values (H, G), gradients (H, G, J) and Hessians (H, G, J, J) of :math:`m_g(\mu) = \prod_j \mu_j^{p_{gj}}`."""
+    p = powers[None, :, :].astype(float)  # (1, G, J)
+    x = mu[:, None, :]  # (H, 1, J)
+    pw = x**p
+    pw1 = np.where(p >= 1, p * x ** np.maximum(p - 1, 0), 0.0)
+    pw2 = np.where(p >= 2, p * (p - 1) * x ** np.maximum(p - 2, 0), 0.0)
+    h, g, j = pw.shape[0], powers.shape[0], powers.shape[1]
+    value = np.prod(pw, axis=2)
+    grad = np.empty((h, g, j))
+    hess = np.empty((h, g, j, j))
+    for a in range(j):
+        rest = np.prod(np.delete(pw, a, axis=2), axis=2)
+        grad[:, :, a] = pw1[:, :, a] * rest
+        hess[:, :, a, a] = pw2[:, :, a] * rest
+        for b in range(a + 1, j):
+            others = np.prod(np.delete(pw, [a, b], axis=2), axis=2)
+            hess[:, :, a, b] = hess[:, :, b, a] = pw1[:, :, a] * pw1[:, :, b] * others
+    return value, grad, hess
+
+
+def as_poi_values(mu: float | FloatArray, n_pois: int) -> FloatArray:
+    """POI values as an (H, J) array: a scalar or (H,) for one POI, (J,) or (H, J) for J."""
+    m = np.asarray(mu, dtype=float)
+    if n_pois == 1:
+        return m.reshape(-1, 1)
+    return np.atleast_2d(m).reshape(-1, n_pois)
+
+
 @dataclass(frozen=True, eq=False)
 class Groups:
-    """Samples summed per normsys group, flattened over channels and bins (leading row axis 1: broadcast).
+    r"""Samples summed per normsys group, flattened over channels and bins (leading row axis 1: broadcast).
 
     Attributes:
-        nominal: (H, G, B) summed nominal counts :math:`N^0_g`.
-        s: (H, G, K, B) summed symmetric parts :math:`S_g` of the code4p deltas.
-        a: (H, G, K, B) summed antisymmetric parts :math:`A_g`.
+        nominal: (R, G, B) summed nominal counts :math:`N^0_g`.
+        s: (R, G, K, B) summed symmetric parts :math:`S_g` of the code4p deltas.
+        a: (R, G, K, B) summed antisymmetric parts :math:`A_g`.
         code4: the normsys factors of the groups, arrays of shape (G, K).
-        poi: (G,) which groups carry the POI normfactor.
+        powers: (G, J) exponents of the J POIs in each group's weight :math:`\prod_j \mu_j^{p_{gj}}` (a
+            normfactor POI: 0 or 1; the monomials of a polynomial basis, :mod:`cevns_hf.templates.basis`).
+        coef: (R, G) per-row weights of the groups (None: 1), e.g. monomial values of a folded basis.
     """
 
     nominal: FloatArray
     s: FloatArray
     a: FloatArray
     code4: Code4
-    poi: npt.NDArray[np.bool_]
+    powers: npt.NDArray[np.int64]
+    coef: FloatArray | None = None
+
+    @property
+    def poi(self) -> npt.NDArray[np.bool_]:
+        """(G,) which groups depend on a POI."""
+        return np.asarray(np.sum(self.powers, axis=1) > 0)
+
+    @property
+    def n_pois(self) -> int:
+        """J, the number of POIs the groups depend on (0 when none does)."""
+        return int(self.powers.shape[1]) if np.any(self.powers) else 0
 
     @property
     def rows(self) -> int:
         """Rows H of the arrays (1: broadcast)."""
-        return int(self.nominal.shape[0])
+        return max(int(self.nominal.shape[0]), 1 if self.coef is None else int(self.coef.shape[0]))
+
+    @functools.cached_property
+    def matrices(self) -> tuple[FloatArray, FloatArray]:
+        """S and A of a one-row part as (K, G * B) matrices, for one matrix product over all rows."""
+        _, g, k, b = self.s.shape
+        return (
+            np.ascontiguousarray(self.s[0].transpose(1, 0, 2).reshape(k, g * b)),
+            np.ascontiguousarray(self.a[0].transpose(1, 0, 2).reshape(k, g * b)),
+        )
 
     def take(self, index: npt.NDArray[np.integer[Any]] | slice) -> Groups:
-        """The rows ``index`` (a part with one row is kept: it is broadcast)."""
+        """The rows ``index`` (arrays with one row are kept: they are broadcast)."""
         if self.rows == 1:
             return self
-        return replace(self, nominal=self.nominal[index], s=self.s[index], a=self.a[index])
+        if self.nominal.shape[0] == 1:
+            assert self.coef is not None
+            return replace(self, coef=self.coef[index])
+        coef = None if self.coef is None or self.coef.shape[0] == 1 else self.coef[index]
+        return replace(self, nominal=self.nominal[index], s=self.s[index], a=self.a[index], coef=coef)
+
+    def weights(self, mu: FloatArray | None) -> FloatArray:
+        """(R or H, G) row weights times the POI monomials at ``mu`` (H, J) (None: the groups have no POI)."""
+        base = np.ones((1, self.powers.shape[0])) if self.coef is None else self.coef
+        if self.n_pois == 0:
+            return base
+        if mu is None:
+            msg = "these groups depend on a POI: give its value"
+            raise ValueError(msg)
+        return base * _monomials(self.powers, mu)[0]
 
     def fold(self, mu: FloatArray) -> Groups:
-        """The groups with the POI fixed at ``mu`` (H,) or (1,): its groups scaled, no POI left."""
-        if not np.any(self.poi):
+        """The groups with the POIs fixed at ``mu`` ((H, J) or (1, J)): the monomials move into :attr:`coef`."""
+        if self.n_pois == 0:
             return self
-        w = np.where(self.poi[None, :], np.asarray(mu, dtype=float).reshape(-1)[:, None], 1.0)  # (H, G)
-        return replace(
-            self,
-            nominal=self.nominal * w[:, :, None],
-            s=self.s * w[:, :, None, None],
-            a=self.a * w[:, :, None, None],
-            poi=np.zeros_like(self.poi),
-        )
+        return replace(self, coef=self.weights(mu), powers=np.zeros((self.powers.shape[0], 0), dtype=np.int64))
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,11 +158,12 @@ class State:
     """One part's groups at nuisances theta (H rows): factors, log-derivatives and histosys sums."""
 
     groups: Groups
-    factor: FloatArray  # (H, G): F_g
-    weight: FloatArray  # (H, G): w_g F_g
+    factor: FloatArray  # (H, G): F_g times the row weights (without the POI monomials)
+    weight: FloatArray  # (H, G): factor times the POI monomials
     u: FloatArray  # (H, G, K)
     v: FloatArray  # (H, G, K)
     body: FloatArray  # (H, G, B): L_g
+    mu: FloatArray | None = None  # (H, J): the POI values
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,22 +173,35 @@ class Jacobians:
     Attributes:
         jac: (H, K, B) d(lambda)/d(theta).
         curvature: (H, K, K) sum_b r_b d2(lambda_b)/d(theta)^2.
-        signal: (H, B) d(lambda)/d(mu) (None without the POI).
-        cross: (H, K, B) d2(lambda)/d(theta)d(mu) (None without the POI).
+        signal: (H, J, B) d(lambda)/d(mu_j) (None without POIs).
+        cross: (H, J, K, B) d2(lambda)/d(mu_j)d(theta) (None without POIs).
+        second: (H, J, J) sum_b r_b d2(lambda_b)/d(mu_j)d(mu_l) (None without POIs).
     """
 
     jac: FloatArray
     curvature: FloatArray
     signal: FloatArray | None = None
     cross: FloatArray | None = None
+    second: FloatArray | None = None
+
+
+def _body(part: Groups, theta: FloatArray, c2: FloatArray) -> FloatArray:
+    """L_g = N0_g + theta . S_g + c2(theta) . A_g: (H, G, B)."""
+    h = theta.shape[0]
+    if part.nominal.shape[0] == 1 and h > 1:
+        _, g, _, b = part.s.shape
+        sm, am = part.matrices
+        return part.nominal + (theta @ sm + c2 @ am).reshape(h, g, b)
+    body = part.nominal + np.matmul(theta[:, None, None, :], part.s)[:, :, 0, :]
+    return body + np.matmul(c2[:, None, None, :], part.a)[:, :, 0, :]
 
 
 def rates(
     parts: Sequence[Groups], theta: FloatArray, c2: FloatArray, mu: FloatArray | None = None
 ) -> tuple[FloatArray, list[State]]:
-    """lambda (H, B) at nuisances ``theta`` (H, K) (``c2``: its code4p coefficients) and POI ``mu`` (H,).
+    """lambda (H, B) at nuisances ``theta`` (H, K) (``c2``: its code4p coefficients) and POIs ``mu`` (H, J).
 
-    ``mu`` scales the POI groups (None: a part may not have any).
+    ``mu`` is needed where a part depends on POIs (None: no part may).
     """
     h = theta.shape[0]
     lam: FloatArray | None = None
@@ -136,11 +209,12 @@ def rates(
     for part in parts:
         f, f1, f2 = part.code4.factor(theta[:, None, :])  # (H, G, K)
         factor = np.prod(f, axis=2)
-        weight = factor if mu is None else np.where(part.poi[None, :], mu[:, None], 1.0) * factor
-        body = part.nominal + np.matmul(theta[:, None, None, :], part.s)[:, :, 0, :]
-        body = body + np.matmul(c2[:, None, None, :], part.a)[:, :, 0, :]
-        states.append(State(part, factor, weight, f1 / f, f2 / f, body))
-        term = np.matmul(weight[:, None, :], body)[:, 0, :]
+        if part.coef is not None:
+            factor = factor * part.coef
+        weight = factor if part.n_pois == 0 else part.weights(mu) * np.prod(f, axis=2)
+        body = _body(part, theta, c2)
+        states.append(State(part, factor, weight, f1 / f, f2 / f, body, mu))
+        term = np.einsum("hg,hgb->hb", weight, body)
         lam = term if lam is None else lam + term
     if lam is None:
         msg = "the batch has no samples"
@@ -151,6 +225,8 @@ def rates(
 def _flat_sum(weight: FloatArray, arr: FloatArray) -> FloatArray:
     """sum_g weight_g arr_g: (H, G) x (H|1, G, K, B) -> (H, K, B)."""
     rows, g, k, b = arr.shape
+    if rows == 1:
+        return (weight @ arr[0].reshape(g, k * b)).reshape(weight.shape[0], k, b)
     return np.matmul(weight[:, None, :], arr.reshape(rows, g, k * b)).reshape(weight.shape[0], k, b)
 
 
@@ -159,6 +235,14 @@ def _jac(state: State, weight: FloatArray, d1: FloatArray) -> FloatArray:
     wu = weight[:, :, None] * state.u
     out = np.matmul(np.swapaxes(wu, 1, 2), state.body)
     return out + _flat_sum(weight, state.groups.s) + d1[:, :, None] * _flat_sum(weight, state.groups.a)
+
+
+def _contract(arr: FloatArray, r: FloatArray) -> FloatArray:
+    """sum_b arr_gkb r_b: (R, G, K, B) x (H, B) -> (H, G, K)."""
+    rows, g, k, b = arr.shape
+    if rows == 1:
+        return (r @ arr[0].reshape(g * k, b).T).reshape(r.shape[0], g, k)
+    return np.matmul(arr.reshape(rows, g * k, b), r[:, :, None]).reshape(r.shape[0], g, k)
 
 
 def jacobians(
@@ -171,33 +255,37 @@ def jacobians(
         d1: (H, K) c2'(theta).
         d2: (H, K) c2''(theta).
         resid: (H, B) bin weights r_b of the curvature.
-        with_poi: also the derivatives in mu of the POI groups (:func:`rates` called with ``mu``).
+        with_poi: also the derivatives in the POIs (:func:`rates` called with ``mu``).
     """
     h, k = d1.shape
     jac = np.zeros((h, k, resid.shape[1]))
     curv = np.zeros((h, k, k))
     diag = np.zeros((h, k))
-    signal = np.zeros_like(resid) if with_poi else None
-    cross = np.zeros_like(jac) if with_poi else None
-    r = resid[:, :, None]
+    n_j = max((st.groups.n_pois for st in states), default=0) if with_poi else 0
+    signal = np.zeros((h, n_j, resid.shape[1])) if with_poi else None
+    cross = np.zeros((h, n_j, k, resid.shape[1])) if with_poi else None
+    second = np.zeros((h, n_j, n_j)) if with_poi else None
     for st in states:
         grp, w = st.groups, st.weight
         jac += _jac(st, w, d1)
-        n_g = grp.s.shape[1]
-        sr = np.matmul(grp.s.reshape(grp.s.shape[0], n_g * k, grp.s.shape[-1]), r).reshape(h, n_g, k)
-        ar = np.matmul(grp.a.reshape(grp.a.shape[0], n_g * k, grp.a.shape[-1]), r).reshape(h, n_g, k)
-        big_r = np.matmul(st.body, r)[:, :, 0]  # (H, G)
+        sr = _contract(grp.s, resid)
+        ar = _contract(grp.a, resid)
+        big_r = np.einsum("hgb,hb->hg", st.body, resid)  # (H, G)
         q = sr + d1[:, None, :] * ar
         wu = w[:, :, None] * st.u
         curv += np.matmul(np.swapaxes(wu * big_r[:, :, None], 1, 2), st.u)
         mixed = np.matmul(np.swapaxes(wu, 1, 2), q)
         curv += mixed + np.swapaxes(mixed, 1, 2)
         diag += np.sum((w * big_r)[:, :, None] * (st.v - st.u * st.u), axis=1)
-        diag += d2 * np.matmul(w[:, None, :], ar)[:, 0, :]
-        if signal is not None and cross is not None and np.any(grp.poi):
-            base = np.where(grp.poi[None, :], st.factor, 0.0)
-            signal += np.matmul(base[:, None, :], st.body)[:, 0, :]
-            cross += _jac(st, base, d1)
+        diag += d2 * np.einsum("hg,hgk->hk", w, ar)
+        if signal is not None and cross is not None and second is not None and grp.n_pois:
+            assert st.mu is not None
+            _, dm, d2m = _monomials(grp.powers, st.mu)
+            for j in range(grp.n_pois):
+                base = st.factor * dm[:, :, j]
+                signal[:, j] += np.einsum("hg,hgb->hb", base, st.body)
+                cross[:, j] += _jac(st, base, d1)
+            second += np.einsum("hg,hgjl,hg->hjl", st.factor, d2m, big_r)
     idx = np.arange(k)
     curv[:, idx, idx] += diag
-    return Jacobians(jac, curv, signal, cross)
+    return Jacobians(jac, curv, signal, cross, second)

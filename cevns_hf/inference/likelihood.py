@@ -55,7 +55,7 @@ from scipy import special
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
-from cevns_hf.inference.groups import GroupKey, Groups, jacobians, rates
+from cevns_hf.inference.groups import GroupKey, Groups, as_poi_values, jacobians, rates
 from cevns_hf.inference.interpolation import code4p_coefficients
 from cevns_hf.inference.newton import minimise
 from cevns_hf.templates.histograms import Sample, Templates
@@ -107,8 +107,13 @@ class Batch:
 
     @property
     def has_poi(self) -> bool:
-        """Whether some samples carry the POI (then every evaluation needs its value)."""
-        return any(bool(np.any(p.poi)) for p in self.parts)
+        """Whether some samples depend on a POI (then every evaluation needs its value)."""
+        return self.n_pois > 0
+
+    @property
+    def n_pois(self) -> int:
+        """Number J of POIs the samples depend on (1 for a normfactor POI; a polynomial basis may have more)."""
+        return max((p.n_pois for p in self.parts), default=0)
 
     def take(self, index: npt.NDArray[np.integer[Any]] | slice) -> Batch:
         """The rows selected by ``index`` (an integer array or a slice)."""
@@ -120,10 +125,10 @@ class Batch:
         )
 
     def fold(self, mu: float | FloatArray) -> Batch:
-        """The batch at fixed POI values ``mu`` (scalar or (H,)): a batch without POI."""
+        """The batch at fixed POI values ``mu`` (scalar or (H,) for one POI; (J,) or (H, J)): a batch without POI."""
         if not self.has_poi:
             return self
-        m = np.asarray(mu, dtype=float).reshape(-1)
+        m = as_poi_values(mu, self.n_pois)
         return replace(self, parts=tuple(p.fold(m) for p in self.parts))
 
 
@@ -324,37 +329,40 @@ class Likelihood:
         return 2.0 * (1.0 - ratio), 2.0 * ratio / safe
 
     def derivatives_free(self, batch: Batch, x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """twice_nll (H,), gradient (H, K+1) and Hessian (H, K+1, K+1) in x = (theta, mu), the POI free.
+        """twice_nll (H,), gradient (H, K+J) and Hessian (H, K+J, K+J) in x = (theta, mu), the J POIs free.
 
-        :math:`\\lambda` is linear in :math:`\\mu`: :math:`\\partial_\\mu\\lambda = \\sum_{g \\in POI} F_g L_g`,
-        :math:`\\partial_\\mu^2\\lambda = 0`, and :math:`\\partial_{\\theta_k}\\partial_\\mu\\lambda` is the
-        Jacobian of the POI groups alone (:mod:`cevns_hf.inference.groups`).
+        A group's weight is a monomial :math:`m_g(\\mu) = \\prod_j \\mu_j^{p_{gj}}` (for a normfactor POI,
+        :math:`\\mu` or 1): :math:`\\partial_{\\mu_j}\\lambda = \\sum_g \\partial_j m_g F_g L_g`,
+        :math:`\\partial_{\\mu_j}\\partial_{\\mu_l}\\lambda = \\sum_g \\partial_j\\partial_l m_g F_g L_g` and
+        :math:`\\partial_{\\theta_k}\\partial_{\\mu_j}\\lambda` is the Jacobian of the groups weighted by
+        :math:`\\partial_j m_g` (:mod:`cevns_hf.inference.groups`).
         """
         if not batch.has_poi:
-            msg = "no sample carries the POI: it cannot be fitted"
+            msg = "no sample depends on a POI: it cannot be fitted"
             raise ConfigurationError(msg)
         x = np.asarray(x, dtype=float)
-        t, m = x[:, :-1], x[:, -1]
+        n_k = len(self.nuisances)
+        t, m = x[:, :n_k], x[:, n_k:]
         c2, d1, d2 = code4p_coefficients(t)
         lam, states = rates(batch.parts, t, c2, mu=m)
         value = self._twice_nll(batch, lam, t)
         resid, weight = self._poisson_terms(batch, lam)
         terms = jacobians(states, d1, d2, resid, with_poi=True)
-        if terms.signal is None or terms.cross is None:  # pragma: no cover - with_poi=True sets both
+        if terms.signal is None or terms.cross is None or terms.second is None:  # pragma: no cover
             msg = "internal error: no POI derivatives"
             raise RuntimeError(msg)
-        jac = np.concatenate([terms.jac, terms.signal[:, None, :]], axis=1)
+        jac = np.concatenate([terms.jac, terms.signal], axis=1)
         pull = t if batch.aux is None else t - batch.aux
         grad = np.matmul(jac, resid[:, :, None])[:, :, 0]
-        grad[:, :-1] += 2.0 * pull
+        grad[:, :n_k] += 2.0 * pull
         hess = np.matmul(jac * weight[:, None, :], np.swapaxes(jac, 1, 2))
-        n_k = t.shape[1]
         hess[:, :n_k, :n_k] += terms.curvature
         k = np.arange(n_k)
         hess[:, k, k] += 2.0
-        mixed = np.matmul(terms.cross, resid[:, :, None])[:, :, 0]
-        hess[:, k, -1] += mixed
-        hess[:, -1, k] += mixed
+        mixed = np.einsum("hjkb,hb->hkj", terms.cross, resid)  # (H, K, J)
+        hess[:, :n_k, n_k:] += mixed
+        hess[:, n_k:, :n_k] += np.swapaxes(mixed, 1, 2)
+        hess[:, n_k:, n_k:] += terms.second
         return value, grad, hess
 
     # --- minimisation -----------------------------------------------------------------------------------
@@ -366,37 +374,45 @@ class Likelihood:
         *,
         mu: float | FloatArray | None = None,
         mu0: float | FloatArray | None = None,
+        poi_bounds: tuple[FloatArray, FloatArray] | None = None,
         tol: float = 1e-10,
         max_iter: int = 100,
+        quiet: bool = False,
     ) -> Profile:
-        """Minimise twice_nll over every nuisance (and the POI unless fixed) at each of the H rows.
+        """Minimise twice_nll over every nuisance (and the POIs unless fixed) at each of the H rows.
 
         Args:
             batch: the H rows.
             theta0: starting nuisances, (K,) for all rows or (H, K); default 0 (clipped into the bounds).
-            mu: a batch with POI: its fixed value (scalar or (H,)); None fits it within :attr:`poi_bounds`.
-            mu0: start of the free POI (scalar or (H,)); default :attr:`poi_init`.
+            mu: a batch with POIs: their fixed values (scalar or (H,) for one POI, (J,) or (H, J)); None fits
+                them within the bounds.
+            mu0: start of the free POIs (scalar or (H,) for one POI, (J,) or (H, J)); default :attr:`poi_init`.
+            poi_bounds: (lower (J,), upper (J,)) bounds of the free POIs; default :attr:`poi_bounds` (one POI).
             tol: convergence when the Newton decrement g^T H^-1 g (about twice the distance of twice_nll to
                 its minimum) of the free parameters is below ``tol``.
             max_iter: iterations at most.
+            quiet: do not log rows that did not converge (the caller handles them, e.g. with other starts).
 
         Returns:
-            The minimum twice_nll, nuisances (and POI), convergence flags and iteration counts.
+            The minimum twice_nll, nuisances (and POIs: (H,) for one, (H, J) for more), convergence flags and
+            iteration counts.
         """
         free = batch.has_poi and mu is None
         work = batch if free else self._fixed_mu(batch, mu)
         h, n_k = work.size, len(self.nuisances)
+        n_j = batch.n_pois if free else 0
         start = np.zeros(n_k) if theta0 is None else np.asarray(theta0, dtype=float)
         x0 = np.array(np.broadcast_to(start, (h, n_k)), dtype=float)
         lower, upper = self.lower, self.upper
         restart = None if theta0 is None else np.zeros((h, n_k))
         if free:
-            m0 = np.broadcast_to(np.asarray(self.poi_init if mu0 is None else mu0, dtype=float), (h,))
-            x0 = np.concatenate([x0, m0[:, None]], axis=1)
-            lower = np.append(lower, self.poi_bounds[0])
-            upper = np.append(upper, self.poi_bounds[1])
+            m0 = np.broadcast_to(as_poi_values(self.poi_init if mu0 is None else mu0, n_j), (h, n_j))
+            x0 = np.concatenate([x0, m0], axis=1)
+            lo, hi = (self.poi_bounds[0], self.poi_bounds[1]) if poi_bounds is None else poi_bounds
+            lower = np.append(lower, np.broadcast_to(np.asarray(lo, dtype=float), (n_j,)))
+            upper = np.append(upper, np.broadcast_to(np.asarray(hi, dtype=float), (n_j,)))
             if restart is not None:
-                restart = np.concatenate([restart, m0[:, None]], axis=1)
+                restart = np.concatenate([restart, m0], axis=1)
 
         def sub(rows: npt.NDArray[np.intp]) -> Batch:
             return work if rows.size == h else work.take(rows)
@@ -407,13 +423,19 @@ class Likelihood:
         def value(rows: npt.NDArray[np.intp], x: FloatArray) -> FloatArray:
             b = sub(rows)
             if free:
-                return self._twice_nll(b, self.expected(b, x[:, :-1], x[:, -1]), x[:, :-1])
+                return self._twice_nll(b, self.expected(b, x[:, :n_k], x[:, n_k:]), x[:, :n_k])
             return self.twice_nll(b, x)
 
         best = minimise(evaluate, value, x0, lower, upper, tol=tol, max_iter=max_iter, restart=restart)
-        if not np.all(best.converged):
+        if not quiet and not np.all(best.converged):
             log.warning("the profile did not converge at %d of %d rows", int(np.sum(~best.converged)), h)
         if free:
-            return Profile(best.value, best.x[:, :-1], best.converged, best.iterations, best.x[:, -1])
-        fixed = None if mu is None else np.array(np.broadcast_to(np.asarray(mu, dtype=float), (h,)))
+            fitted = best.x[:, n_k:]
+            return Profile(
+                best.value, best.x[:, :n_k], best.converged, best.iterations, fitted[:, 0] if n_j == 1 else fitted
+            )
+        fixed = None
+        if mu is not None:
+            m = np.asarray(mu, dtype=float)
+            fixed = np.array(np.broadcast_to(m, (h,))) if m.size in (1, h) and m.ndim <= 1 else np.asarray(m)
         return Profile(best.value, best.x, best.converged, best.iterations, fixed)
