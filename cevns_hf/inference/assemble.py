@@ -79,12 +79,15 @@ class _Sums:
         down: FloatArray = up
         if keys:
             nominal, up, down = (np.stack([self.arrays[k][j] for k in keys], axis=1) for j in range(3))
+        active = np.flatnonzero(np.any(up != 0, axis=(0, 1, 3)) | np.any(down != 0, axis=(0, 1, 3)))
+        up, down = up[:, :, active], down[:, :, active]  # only the nuisances with a histosys here
         return Groups(
             nominal,
             0.5 * (up + down),
             0.0625 * (up - down),
             Code4.of(hi, lo),
             np.full((len(keys), 1), int(poi), dtype=np.int64),
+            active=active,
         )
 
 

@@ -41,7 +41,7 @@ import numpy.typing as npt
 from cevns_hf._typing import FloatArray
 from cevns_hf.inference.interpolation import Code4
 
-__all__ = ["GroupKey", "Groups", "Jacobians", "State", "as_poi_values", "jacobians", "rates"]
+__all__ = ["GroupKey", "Groups", "Jacobians", "State", "as_poi_values", "expected_counts", "jacobians", "rates"]
 
 
 def __dir__() -> list[str]:
@@ -93,6 +93,8 @@ class Groups:
         powers: (G, J) exponents of the J POIs in each group's weight :math:`\prod_j \mu_j^{p_{gj}}` (a
             normfactor POI: 0 or 1; the monomials of a polynomial basis, :mod:`cevns_hf.templates.basis`).
         coef: (R, G) per-row weights of the groups (None: 1), e.g. monomial values of a folded basis.
+        active: the nuisances the histosys arrays ``s`` and ``a`` hold, (K_a,) indices into the K nuisances
+            (None: all K); the others have no histosys on these groups.
     """
 
     nominal: FloatArray
@@ -101,6 +103,11 @@ class Groups:
     code4: Code4
     powers: npt.NDArray[np.int64]
     coef: FloatArray | None = None
+    active: npt.NDArray[np.intp] | None = None
+
+    def nuisance_index(self) -> npt.NDArray[np.intp] | slice:
+        """Index of the nuisances of ``s`` and ``a`` among the K (a slice for all)."""
+        return slice(None) if self.active is None else self.active
 
     @property
     def poi(self) -> npt.NDArray[np.bool_]:
@@ -119,7 +126,7 @@ class Groups:
 
     @functools.cached_property
     def matrices(self) -> tuple[FloatArray, FloatArray]:
-        """S and A of a one-row part as (K, G * B) matrices, for one matrix product over all rows."""
+        """S and A of a one-row part as (K_a, G * B) matrices, for one matrix product over all rows."""
         _, g, k, b = self.s.shape
         return (
             np.ascontiguousarray(self.s[0].transpose(1, 0, 2).reshape(k, g * b)),
@@ -188,18 +195,40 @@ class Jacobians:
 def _body(part: Groups, theta: FloatArray, c2: FloatArray) -> FloatArray:
     """L_g = N0_g + theta . S_g + c2(theta) . A_g: (H, G, B)."""
     h = theta.shape[0]
+    idx = part.nuisance_index()
+    t, c = theta[:, idx], c2[:, idx]
     if part.nominal.shape[0] == 1 and h > 1:
         _, g, _, b = part.s.shape
         sm, am = part.matrices
-        return part.nominal + (theta @ sm + c2 @ am).reshape(h, g, b)
-    body = part.nominal + np.matmul(theta[:, None, None, :], part.s)[:, :, 0, :]
-    return body + np.matmul(c2[:, None, None, :], part.a)[:, :, 0, :]
+        return part.nominal + (t @ sm + c @ am).reshape(h, g, b)
+    body = part.nominal + np.matmul(t[:, None, None, :], part.s)[:, :, 0, :]
+    return body + np.matmul(c[:, None, None, :], part.a)[:, :, 0, :]
+
+
+def _factors(part: Groups, theta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Product of the normsys factors (H, G), u = d ln f (H, G, K) and v = f''/f (H, G, K).
+
+    Only the (group, nuisance) entries with a normsys are evaluated (:attr:`Code4.pairs`); the others are 1.
+    """
+    h = theta.shape[0]
+    g_n, k_n = part.code4.log_hi.shape
+    gi, ki, sub = part.code4.pairs
+    f, f1, f2 = sub.factor(theta[:, ki])  # (H, P)
+    factor = np.ones((h, g_n))
+    for p in range(gi.size):
+        factor[:, gi[p]] *= f[:, p]
+    u = np.zeros((h, g_n, k_n))
+    v = np.zeros((h, g_n, k_n))
+    u[:, gi, ki] = f1 / f
+    v[:, gi, ki] = f2 / f
+    return factor, u, v
 
 
 def rates(
     parts: Sequence[Groups], theta: FloatArray, c2: FloatArray, mu: FloatArray | None = None
 ) -> tuple[FloatArray, list[State]]:
-    """lambda (H, B) at nuisances ``theta`` (H, K) (``c2``: its code4p coefficients) and POIs ``mu`` (H, J).
+    """lambda (H, B) at nuisances ``theta`` (H, K) (``c2``: its code4p coefficients) and POIs ``mu`` (H, J),
+    and the parts' states for :func:`jacobians`.
 
     ``mu`` is needed where a part depends on POIs (None: no part may).
     """
@@ -207,19 +236,48 @@ def rates(
     lam: FloatArray | None = None
     states = []
     for part in parts:
-        f, f1, f2 = part.code4.factor(theta[:, None, :])  # (H, G, K)
-        factor = np.prod(f, axis=2)
-        if part.coef is not None:
-            factor = factor * part.coef
-        weight = factor if part.n_pois == 0 else part.weights(mu) * np.prod(f, axis=2)
+        normsys, u, v = _factors(part, theta)
+        factor = normsys if part.coef is None else normsys * part.coef
+        weight = factor if part.n_pois == 0 else part.weights(mu) * normsys
         body = _body(part, theta, c2)
-        states.append(State(part, factor, weight, f1 / f, f2 / f, body, mu))
+        states.append(State(part, factor, weight, u, v, body, mu))
         term = np.einsum("hg,hgb->hb", weight, body)
         lam = term if lam is None else lam + term
     if lam is None:
         msg = "the batch has no samples"
         raise ValueError(msg)
     return np.broadcast_to(lam, (h, lam.shape[-1])), states
+
+
+def expected_counts(
+    parts: Sequence[Groups], theta: FloatArray, c2: FloatArray, mu: FloatArray | None = None
+) -> FloatArray:
+    """lambda (H, B) alone, as :func:`rates` (for line searches: no derivatives, no per-group bodies).
+
+    A one-row part contracts the weights with its arrays directly,
+    :math:`\\lambda = w N^0 + (w \\otimes \\theta) S + (w \\otimes c_2) A`, in three matrix products.
+    """
+    h = theta.shape[0]
+    lam = np.zeros((h, parts[0].nominal.shape[-1])) if parts else None
+    if lam is None:
+        msg = "the batch has no samples"
+        raise ValueError(msg)
+    for part in parts:
+        gi, ki, sub = part.code4.pairs
+        f = sub.factor(theta[:, ki])[0]
+        weight = np.ones((h, part.code4.log_hi.shape[0]))
+        for p in range(gi.size):
+            weight[:, gi[p]] *= f[:, p]
+        weight = weight * part.weights(mu) if part.n_pois or part.coef is not None else weight
+        if part.nominal.shape[0] == 1 and h > 1:
+            _, g, k_a, b = part.s.shape
+            idx = part.nuisance_index()
+            lam += weight @ part.nominal[0]
+            lam += (weight[:, :, None] * theta[:, None, idx]).reshape(h, g * k_a) @ part.s[0].reshape(g * k_a, b)
+            lam += (weight[:, :, None] * c2[:, None, idx]).reshape(h, g * k_a) @ part.a[0].reshape(g * k_a, b)
+        else:
+            lam += np.einsum("hg,hgb->hb", weight, _body(part, theta, c2))
+    return lam
 
 
 def _flat_sum(weight: FloatArray, arr: FloatArray) -> FloatArray:
@@ -232,9 +290,15 @@ def _flat_sum(weight: FloatArray, arr: FloatArray) -> FloatArray:
 
 def _jac(state: State, weight: FloatArray, d1: FloatArray) -> FloatArray:
     """sum_g weight_g [u_gk L_gb + S_gkb + c2'(theta_k) A_gkb]: (H, K, B)."""
-    wu = weight[:, :, None] * state.u
-    out = np.matmul(np.swapaxes(wu, 1, 2), state.body)
-    return out + _flat_sum(weight, state.groups.s) + d1[:, :, None] * _flat_sum(weight, state.groups.a)
+    grp = state.groups
+    h, k = d1.shape
+    out = np.zeros((h, k, state.body.shape[2]))
+    _, ki, _ = grp.code4.pairs
+    for kk in np.unique(ki):  # the nuisances with a normsys on some group: u_gk != 0
+        out[:, kk] = np.matmul((weight * state.u[:, :, kk])[:, None, :], state.body)[:, 0, :]
+    idx = grp.nuisance_index()
+    out[:, idx] += _flat_sum(weight, grp.s) + d1[:, idx, None] * _flat_sum(weight, grp.a)
+    return out
 
 
 def _contract(arr: FloatArray, r: FloatArray) -> FloatArray:
@@ -267,17 +331,19 @@ def jacobians(
     second = np.zeros((h, n_j, n_j)) if with_poi else None
     for st in states:
         grp, w = st.groups, st.weight
+        act = grp.nuisance_index()
         jac += _jac(st, w, d1)
-        sr = _contract(grp.s, resid)
+        sr = _contract(grp.s, resid)  # (H, G, K_a)
         ar = _contract(grp.a, resid)
         big_r = np.einsum("hgb,hb->hg", st.body, resid)  # (H, G)
-        q = sr + d1[:, None, :] * ar
+        q = sr + d1[:, None, act] * ar
         wu = w[:, :, None] * st.u
         curv += np.matmul(np.swapaxes(wu * big_r[:, :, None], 1, 2), st.u)
-        mixed = np.matmul(np.swapaxes(wu, 1, 2), q)
-        curv += mixed + np.swapaxes(mixed, 1, 2)
+        mixed = np.matmul(np.swapaxes(wu, 1, 2), q)  # (H, K, K_a)
+        curv[:, :, act] += mixed
+        curv[:, act, :] += np.swapaxes(mixed, 1, 2)
         diag += np.sum((w * big_r)[:, :, None] * (st.v - st.u * st.u), axis=1)
-        diag += d2 * np.einsum("hg,hgk->hk", w, ar)
+        diag[:, act] += d2[:, act] * np.einsum("hg,hgk->hk", w, ar)
         if signal is not None and cross is not None and second is not None and grp.n_pois:
             assert st.mu is not None
             _, dm, d2m = _monomials(grp.powers, st.mu)

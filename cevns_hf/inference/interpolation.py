@@ -19,9 +19,11 @@ r"""pyhf's interpolation kernels as scalar coefficients, with analytic first and
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from cevns_hf._typing import FloatArray
 
@@ -93,6 +95,12 @@ class Code4:
         rhs = np.stack([kh - 1.0, kl - 1.0, kh * lh, -kl * ll, kh * lh * lh, kl * ll * ll], axis=-1)
         coef = np.linalg.solve(_CODE4_SYSTEM, rhs.reshape(-1, 6).T).T.reshape(rhs.shape)
         return cls(lh, ll, coef)
+
+    @functools.cached_property
+    def pairs(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], Code4]:
+        """For factors of shape (G, K): the (g, k) entries that are not identically 1, and their :class:`Code4`."""
+        g, k = np.nonzero((self.log_hi != 0) | (self.log_lo != 0))
+        return g, k, Code4(self.log_hi[g, k], self.log_lo[g, k], self.coef[g, k])
 
     def factor(self, alpha: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         r"""(f, df/dalpha, d2f/dalpha2) at ``alpha`` (broadcast against the factors' shape S)."""

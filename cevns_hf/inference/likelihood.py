@@ -55,7 +55,7 @@ from scipy import special
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
-from cevns_hf.inference.groups import GroupKey, Groups, as_poi_values, jacobians, rates
+from cevns_hf.inference.groups import GroupKey, Groups, as_poi_values, expected_counts, jacobians, rates
 from cevns_hf.inference.interpolation import code4p_coefficients
 from cevns_hf.inference.newton import minimise
 from cevns_hf.templates.histograms import Sample, Templates
@@ -284,7 +284,7 @@ class Likelihood:
         b = self._fixed_mu(batch, mu)
         t = np.asarray(theta, dtype=float)
         c2, _, _ = code4p_coefficients(t)
-        return rates(b.parts, t, c2)[0]
+        return expected_counts(b.parts, t, c2)
 
     def twice_nll(self, batch: Batch, theta: FloatArray, mu: float | FloatArray | None = None) -> FloatArray:
         """(H,) pyhf's twice_nll at nuisances ``theta`` (H, K) (and POI ``mu``); +inf where a bin with data has no
@@ -399,9 +399,13 @@ class Likelihood:
         """
         free = batch.has_poi and mu is None
         work = batch if free else self._fixed_mu(batch, mu)
-        h, n_k = work.size, len(self.nuisances)
+        n_k = len(self.nuisances)
         n_j = batch.n_pois if free else 0
         start = np.zeros(n_k) if theta0 is None else np.asarray(theta0, dtype=float)
+        # rows: the batch's, or more starting points of a one-row batch (several starts of one fit)
+        h = max(work.size, start.shape[0] if start.ndim == 2 else 1)
+        if free and mu0 is not None:
+            h = max(h, as_poi_values(mu0, n_j).shape[0])
         x0 = np.array(np.broadcast_to(start, (h, n_k)), dtype=float)
         lower, upper = self.lower, self.upper
         restart = None if theta0 is None else np.zeros((h, n_k))

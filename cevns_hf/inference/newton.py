@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 _BOUND_TOL = 1e-12
 #: Largest number of step halvings in the line search.
 _MAX_HALVINGS = 40
+#: Step lengths of a row tried together (one function call) once the full Newton step failed.
+_BATCHED_HALVINGS = 8
 
 Rows = npt.NDArray[np.intp]
 #: ``evaluate(rows, x)``: (value (n,), gradient (n, P), Hessian (n, P, P)) of the rows ``rows`` at ``x`` (n, P).
@@ -125,18 +127,27 @@ def minimise(
         alpha = np.ones(idx.size)
         accepted = np.zeros(idx.size, dtype=bool)
         trial = t.copy()
-        for _ in range(_MAX_HALVINGS):
+        tried = 0
+        while tried < _MAX_HALVINGS:
             todo = np.flatnonzero(~accepted)
             if todo.size == 0:
                 break
+            # the full step first; then the next _BATCHED_HALVINGS step lengths of a row at once
+            n_try = 1 if tried == 0 else min(_BATCHED_HALVINGS, _MAX_HALVINGS - tried)
+            tried += n_try
             rows = idx[todo]
-            cand = np.clip(t[todo] + alpha[todo, None] * step[todo], lo[rows], hi[rows])
-            f_cand = value(rows, cand)
-            expect = np.sum(g[todo] * (cand - t[todo]), axis=1)
-            ok = np.isfinite(f_cand) & (f_cand <= fv[todo] + 1e-4 * expect)
-            trial[todo[ok]] = cand[ok]
-            accepted[todo[ok]] = True
-            alpha[todo[~ok]] *= 0.5
+            lengths = alpha[todo, None] * 0.5 ** np.arange(n_try)[None, :]  # (n, n_try)
+            cand = np.clip(
+                t[todo, None, :] + lengths[:, :, None] * step[todo, None, :], lo[rows, None, :], hi[rows, None, :]
+            )
+            f_cand = value(np.repeat(rows, n_try), cand.reshape(-1, p)).reshape(todo.size, n_try)
+            expect = np.sum(g[todo, None, :] * (cand - t[todo, None, :]), axis=2)
+            ok = np.isfinite(f_cand) & (f_cand <= fv[todo, None] + 1e-4 * expect)
+            found = np.any(ok, axis=1)
+            first = np.argmax(ok, axis=1)  # the longest accepted step
+            trial[todo[found]] = cand[found, first[found]]
+            accepted[todo[found]] = True
+            alpha[todo[~found]] *= 0.5**n_try
         stalled = ~accepted
         if np.any(stalled):
             # no decrease along the projected Newton path: at the minimum to within rounding, or stuck

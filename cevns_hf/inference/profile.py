@@ -214,5 +214,6 @@ class HypothesisLikelihood:
                 )
             ),
             np.repeat(b.exponents, g, axis=0),
+            active=dyn.active,
         )
         return Batch((fixed_part, dyn_rows)), b.center, b.half_width
