@@ -23,7 +23,8 @@ def test_basis_path_equals_template_path(nsi: HypothesisLikelihood) -> None:
     fast, _, conv = nsi.evaluate(values)
     with mock.patch.object(HypothesisLikelihood, "_basis_rows", return_value=None):
         slow, _, conv_slow = nsi.evaluate(values)
-    assert conv.all() and conv_slow.all()
+    assert conv.all()
+    assert conv_slow.all()
     np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-6)
 
 
