@@ -8,6 +8,7 @@ other commands.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,40 @@ def _summary(result: Any, levels: tuple[str, ...]) -> list[str]:
     return lines
 
 
+#: Levels of the Feldman-Cousins construction of ``--fc``.
+FC_LEVELS = ("1sigma", "90")
+
+
+def _check_fc(fam: Any, names: list[str], profiled: list[str]) -> None:
+    """--fc needs 1 or 2 grid parameters the family is polynomial in, and no physics profiling."""
+    from cevns_hf.exceptions import ConfigurationError
+
+    if profiled:
+        raise ConfigurationError("--fc does not combine with --profile: scan the profiled parameter as a grid axis")
+    if len(names) > 2:
+        raise ConfigurationError(f"--fc takes 1 or 2 grid parameters, got {len(names)}: {', '.join(names)}")
+    poly = fam.polynomial
+    if poly is None or not set(names) <= set(poly.variables):
+        valid = ", ".join(poly.variables) if poly is not None else "none (its rate is not a polynomial)"
+        raise ConfigurationError(
+            f"--fc needs grid parameters in which the rate of {fam.name} is a polynomial; got {', '.join(names)}, "
+            f"valid: {valid}"
+        )
+
+
+def _fc_summary(fc: Any) -> list[str]:
+    lines = [f"Feldman-Cousins ({fc.n_toys} toys per grid point, seed {fc.seed}, {fc.seconds:.1f} s):"]
+    for lv in fc.critical:
+        if len(fc.parameters) == 1:
+            lines.append(f"    {lv}: FC {_describe(fc.intervals(lv))}; Wilks {_describe(fc.wilks_intervals(lv))}")
+        else:
+            inside = int(fc.accepted(lv).sum())
+            lines.append(f"    {lv}: {inside} of {fc.t_obs.size} grid points in the FC region")
+    step = ", ".join(f"{k} {v:.3g}" for k, v in fc.precision().items())
+    lines.append(f"    interval ends known to one grid step ({step})")
+    return lines
+
+
 @click.command("scan")
 @experiment_option()
 @click.option(
@@ -122,6 +157,16 @@ def _summary(result: Any, levels: tuple[str, ...]) -> list[str]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write a HEPData submission folder (hepdata_lib): the Delta chi2 table and the intervals/contours.",
 )
+@click.option(
+    "--fc",
+    "with_fc",
+    is_flag=True,
+    help="Also Feldman-Cousins intervals (1D) or regions (2D) from toys, every nuisance profiled.",
+)
+@click.option(
+    "--toys", type=StrictInt(10, 1_000_000), default=1000, show_default=True, help="--fc: toys per grid point."
+)
+@click.option("--seed", type=StrictInt(0, 2**63 - 1), default=0, show_default=True, help="--fc: seed of the toys.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @friendly
 def scan(
@@ -140,12 +185,17 @@ def scan(
     chunk: int,
     output: Path | None,
     hepdata_dir: Path | None,
+    with_fc: bool,
+    toys: int,
+    seed: int,
     force: bool,
 ) -> None:
     """Profile-likelihood scan: Delta chi2 over a grid of hypotheses, every nuisance profiled.
 
     Prints the best fit and the 1sigma / 90% / 2sigma intervals (1D) or contours (2D); --json and --output
-    give the full result (grid, delta_chi2, best_fit, intervals or contours).
+    give the full result (grid, delta_chi2, best_fit, intervals or contours). With --fc, also the
+    Feldman-Cousins intervals (1D) or regions (2D) at 1sigma and 90% from --toys toys per grid point, next to
+    Wilks' (key "feldman_cousins").
     """
     from cevns_hf.bsm.family import get_family, parse_hypothesis
     from cevns_hf.bsm.grid import check_grid
@@ -176,6 +226,8 @@ def scan(
         raise CevnsHFCLIError(f"refusing to write into the non-empty folder {str(hepdata_dir)!r}; pass --force")
     if hepdata_dir is not None and len(grid) > 2:
         raise click.UsageError("--hepdata takes 1D or 2D scans")
+    if with_fc:
+        _check_fc(fam, list(grid), profiled)
 
     def run(executor: Any) -> Any:
         return profile_scan(
@@ -197,6 +249,20 @@ def scan(
         result = run(executor)
 
     payload = result.to_dict(DEFAULT_LEVELS)
+    fc = None
+    if with_fc:
+        from cevns_hf.inference.feldman_cousins import feldman_cousins
+        from cevns_hf.inference.profile import HypothesisLikelihood
+
+        model = HypothesisLikelihood.build(
+            with_binning(experiments, binning),
+            fam,
+            fixed=fixed_values,
+            without_es=without_es,
+            linear_norms=linear_norms,
+        )
+        fc = feldman_cousins(model, grid, n_toys=toys, levels=FC_LEVELS, seed=seed, progress=sys.stderr.isatty())
+        payload["feldman_cousins"] = fc.to_dict()
     text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
     if hepdata_dir is not None:
         from cevns_hf.io.hepdata import write_hepdata
@@ -214,3 +280,6 @@ def scan(
         return
     for line in _summary(result, DEFAULT_LEVELS):
         click.echo(line)
+    if fc is not None:
+        for line in _fc_summary(fc):
+            click.echo(line)
