@@ -47,7 +47,15 @@ from cevns_hf.inference.intervals import _PROBABILITIES, Interval, as_axis, chi2
 from cevns_hf.inference.likelihood import Batch
 from cevns_hf.inference.profile import HypothesisLikelihood
 
-__all__ = ["FCResult", "critical_values", "fc_statistic", "feldman_cousins", "level_probability"]
+__all__ = [
+    "FCResult",
+    "critical_values",
+    "fc_statistic",
+    "feldman_cousins",
+    "free_fit_starts",
+    "level_probability",
+    "local_minima",
+]
 
 
 def __dir__() -> list[str]:
@@ -173,7 +181,7 @@ class FCResult:
         return out
 
 
-def _local_minima(values: FloatArray, count: int) -> list[tuple[int, ...]]:
+def local_minima(values: FloatArray, count: int) -> list[tuple[int, ...]]:
     """Indices of the ``count`` lowest local minima of a 1D or 2D array (neighbours along the axes)."""
     mask = np.isfinite(values)
     for axis in range(values.ndim):
@@ -188,6 +196,17 @@ def _local_minima(values: FloatArray, count: int) -> list[tuple[int, ...]]:
     return [tuple(int(i) for i in np.unravel_index(f, values.shape)) for f in order]
 
 
+def free_fit_starts(y: FloatArray, curve: FloatArray) -> list[FloatArray]:
+    """Starting points (J,) of the free fits: the lowest local minima of an observed curve or surface ``curve`` on
+    the grid points ``y`` (P, J) (C order), and the centre of the box.
+
+    The centre matters where the rate is even in the parameter (a magnetic moment): at 0 the derivative in the
+    parameter vanishes, so a fit started there cannot leave it even when the data prefer a non-zero value.
+    """
+    starts = [y[int(np.ravel_multi_index(i, curve.shape))] for i in local_minima(curve, _STARTS)]
+    return [*starts, np.zeros(y.shape[1])]
+
+
 def fc_statistic(
     model: HypothesisLikelihood,
     batch: Batch,
@@ -197,7 +216,7 @@ def fc_statistic(
     theta0: FloatArray,
     starts: Sequence[FloatArray],
     tol: float = 1e-7,
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """t = 2NLL(y) - min over the box of 2NLL for R data sets, every nuisance profiled.
 
     Args:
@@ -207,11 +226,12 @@ def fc_statistic(
         data: (R, B) counts.
         aux: (R, K) auxiliary data.
         theta0: (R, K) starting nuisances.
-        starts: extra starting points (J,) of the free fits (the fit from ``y`` itself is always made).
+        starts: extra starting points (J,) of the free fits (the fit from ``y`` itself is always made; a start
+            equal to ``y`` in every row is skipped).
         tol: convergence threshold of the fits (Newton decrement).
 
     Returns:
-        (t (R,), the free-fit minimum's POIs (R, J)).
+        (t (R,), the POIs of the minimum (R, J), the nuisances of the fit at y (R, K)).
     """
     lik = model.likelihood
     n_j = y.shape[1]
@@ -220,13 +240,14 @@ def fc_statistic(
     best = fixed.twice_nll.copy()
     where = y.copy()
     free_batch = lik.with_data(batch, data, aux)
-    for start in [y, *[np.broadcast_to(s, y.shape) for s in starts]]:
-        free = lik.profile(free_batch, theta0, mu0=start, poi_bounds=bounds, tol=tol, quiet=True)
+    others = [s for s in starts if not np.all(np.abs(y - np.asarray(s)[None, :]) < 1e-12)]
+    for start in [y, *[np.broadcast_to(s, y.shape) for s in others]]:
+        free = lik.profile(free_batch, fixed.theta, mu0=start, poi_bounds=bounds, tol=tol, quiet=True)
         mu = np.asarray(free.mu, dtype=float).reshape(y.shape[0], n_j)
         better = np.isfinite(free.twice_nll) & (free.twice_nll < best)
         best = np.where(better, free.twice_nll, best)
         where[better] = mu[better]
-    return np.maximum(fixed.twice_nll - best, 0.0), where
+    return np.maximum(fixed.twice_nll - best, 0.0), where, fixed.theta
 
 
 def critical_values(
@@ -263,7 +284,7 @@ def critical_values(
             rows = slice(k * n_toys, (k + 1) * n_toys)
             data[rows] = rng.poisson(lam[k], size=(n_toys, lam.shape[1]))
             aux[rows] = rng.normal(theta[p], 1.0, size=(n_toys, theta.shape[1]))
-        t, _ = fc_statistic(model, batch, y_rep, data, aux, th_rep, starts, tol)
+        t, _, _ = fc_statistic(model, batch, y_rep, data, aux, th_rep, starts, tol)
         out[pts] = np.quantile(t.reshape(pts.size, n_toys), probabilities, axis=1).T
         if progress is not None:
             progress.update(pts.size)
@@ -330,7 +351,7 @@ def feldman_cousins(
     failed = int(np.sum(~np.asarray(conv, dtype=bool)))
     if failed:
         log.warning("the observed profile did not converge at %d of %d grid points", failed, conv.size)
-    starts = [y[np.ravel_multi_index(i, shape)] for i in _local_minima(nll.reshape(shape), _STARTS)]
+    starts = free_fit_starts(y, nll.reshape(shape))
     lik = model.likelihood
     unit_box = (-np.ones(len(names)), np.ones(len(names)))
     obs_free = lik.profile(batch, model.theta0, mu0=np.array(starts), poi_bounds=unit_box)

@@ -60,7 +60,7 @@ def test_same_seed_same_toys_and_statistic_non_negative(weak_mixing: HypothesisL
     lam = lik.expected(batch.fold(y), np.broadcast_to(weak_mixing.theta0, (4, weak_mixing.theta0.size)))
     data = np.random.default_rng(0).poisson(lam)
     theta = np.broadcast_to(weak_mixing.theta0, (4, weak_mixing.theta0.size)).copy()
-    t, where = fc_statistic(weak_mixing, batch, y, data.astype(float), np.zeros_like(theta), theta, [])
+    t, where, _ = fc_statistic(weak_mixing, batch, y, data.astype(float), np.zeros_like(theta), theta, [])
     assert np.all(t >= 0)
     assert np.all(np.abs(where) <= 1)
 
