@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from cevns_hf import detectors
-from cevns_hf.bsm.family import get_family
+from cevns_hf.bsm.family import Family, get_family
 from cevns_hf.bsm.grid import check_grid, check_grid_size, make_axis
 from cevns_hf.exceptions import ConfigurationError
 
@@ -136,9 +136,38 @@ def _validate(config: Any, source: str) -> dict[str, Any]:
                 check_grid_size({name: int(axis["n"]) for name, axis in scan["grid"].items()})
                 axes = {name: axis_values(axis, name) for name, axis in scan["grid"].items()}
                 check_grid(family, axes, fixed=scan.get("fixed", {}), profile=scan.get("profile", []))
+                if "feldman_cousins" in scan:
+                    _check_fc(kind, family, scan)
             except ConfigurationError as err:
                 raise type(err)(f"{where}: {err}") from None
     return config
+
+
+def _check_fc(kind: str, family: Family, scan: Mapping[str, Any]) -> None:
+    """A Feldman-Cousins construction needs a 1D scan, no profiled parameter and a polynomial rate."""
+    if kind != "scans":
+        msg = "feldman_cousins is for scans, not patchsets; remove it"
+        raise ConfigurationError(msg)
+    names = list(scan["grid"])
+    if len(names) != 1 or scan.get("profile"):
+        msg = f"feldman_cousins needs a 1D scan without profiled parameters; got the grid {names}"
+        if scan.get("profile"):
+            msg += f" and profile {list(scan['profile'])}"
+        raise ConfigurationError(msg)
+    lo, hi = scan["feldman_cousins"].get("range", (0.0, 1.0))
+    if not lo < hi:
+        msg = f"feldman_cousins range must be [lo, hi] with lo < hi, got {[lo, hi]}"
+        raise ConfigurationError(msg)
+    if "range" in scan["feldman_cousins"]:
+        family.parameter(names[0]).check([lo, hi])
+    poly = family.polynomial
+    if poly is None or names[0] not in poly.variables:
+        valid = ", ".join(poly.variables) if poly is not None else "none"
+        msg = (
+            f"feldman_cousins needs a parameter in which the rate of {family.name} is a polynomial; got {names[0]}, "
+            f"valid: {valid}"
+        )
+        raise ConfigurationError(msg)
 
 
 def validate_config(config: Any, source: str = "(given as a mapping)") -> dict[str, Any]:

@@ -215,6 +215,8 @@ def _run_staged(
         payload = result.to_dict()
         payload.update({"family": scan["family"], "experiment": scan["experiment"], "title": scan.get("title", "")})
         payload["fixed"] = dict(scan.get("fixed", {}))
+        if "feldman_cousins" in scan:
+            payload["feldman_cousins"] = _feldman_cousins(scan, grid)
         results["scans"][scan["name"]] = payload
         atomic_write_text(
             out.path(Path("results") / "scans" / f"{scan['name']}.json"), json.dumps(payload, indent=1) + "\n"
@@ -260,6 +262,50 @@ def _run_staged(
     atomic_write_text(out.path("results/summary.md"), page)
     atomic_write_text(out.path("docs/results.md"), page)
     return results
+
+
+def _feldman_cousins(scan: Mapping[str, Any], grid: Mapping[str, list[float]]) -> dict[str, Any]:
+    """Feldman-Cousins intervals of a 1D scan beside Wilks', and whether they differ beyond the precision.
+
+    The construction uses ``points`` grid points (default: the scan's) over ``range`` (default: the scan's);
+    the FC and Wilks intervals of the same curve are compared end by end, and ``differs`` says where an end
+    moved by more than one grid step (the precision of both on that grid).
+    """
+    import numpy as np
+
+    from cevns_hf.inference.feldman_cousins import feldman_cousins
+    from cevns_hf.inference.profile import HypothesisLikelihood
+
+    spec = scan["feldman_cousins"]
+    ((name, axis),) = grid.items()
+    points = int(spec.get("points", len(axis)))
+    lo, hi = spec.get("range", (min(axis), max(axis)))
+    model = HypothesisLikelihood.build(
+        detectors.resolve(scan["experiment"]),
+        get_family(scan["family"]),
+        fixed=scan.get("fixed"),
+        without_es=bool(scan.get("without_es", False)),
+    )
+    fc = feldman_cousins(
+        model,
+        {name: np.linspace(float(lo), float(hi), points)},
+        n_toys=int(spec["toys"]),
+        levels=("1sigma", "90"),
+        seed=int(spec.get("seed", 0)),
+    )
+    out = fc.to_dict()
+    step = fc.precision()[name]
+    differs = {}
+    for level in fc.critical:
+        ours, wilks = fc.intervals(level), fc.wilks_intervals(level)
+        same_shape = len(ours) == len(wilks)
+        moved = not same_shape or any(
+            abs(a - b) > step for iv, wv in zip(ours, wilks, strict=False) for a, b in zip(iv, wv, strict=True)
+        )
+        differs[level] = bool(moved)
+    out["differs_from_wilks"] = differs
+    log.info("%s: Feldman-Cousins %s in %.1f s", scan["name"], out["intervals"], fc.seconds)
+    return out
 
 
 def _plot_scan(out: StagedOutputs, scan: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
