@@ -59,6 +59,8 @@ def _fc_limit(
     fam.parameter(parameter)
     if parameter in fixed:
         raise ConfigurationError(f"{parameter} cannot be both limited and fixed")
+    if grid_text.count(":") != 2 or "=" in grid_text:
+        raise ConfigurationError(f"--grid expects LO:HI:N (e.g. 0:4e-9:33), got {grid_text!r}")
     grid = parse_grid([f"{parameter}={grid_text}"], ())
     poly = fam.polynomial
     if poly is None or parameter not in poly.variables:
