@@ -66,7 +66,7 @@ def _fc_limit(
     if poly is None or parameter not in poly.variables:
         valid = ", ".join(poly.variables) if poly is not None else "none (its rate is not a polynomial)"
         raise ConfigurationError(
-            f"--method fc needs a parameter the rate of {family} is a polynomial in; valid: {valid}"
+            f"--method fc needs a parameter the rate of {family} is a polynomial in; got {parameter}, valid: {valid}"
         )
     model = HypothesisLikelihood.build(experiments, fam, fixed=fixed, without_es=without_es)
     level = f"{cl:g}"
