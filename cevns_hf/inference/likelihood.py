@@ -55,6 +55,7 @@ from scipy import special
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.inference.blocks import blocks, data_constant, restrict
 from cevns_hf.inference.groups import GroupKey, Groups, as_poi_values, expected_counts, jacobians, rates
 from cevns_hf.inference.interpolation import code4p_coefficients
 from cevns_hf.inference.newton import minimise
@@ -381,6 +382,84 @@ class Likelihood:
     ) -> Profile:
         """Minimise twice_nll over every nuisance (and the POIs unless fixed) at each of the H rows.
 
+        At fixed POIs, channels that share no nuisance are profiled separately (:mod:`cevns_hf.inference.blocks`:
+        the minimum is the sum of the blocks' minima); free POIs couple them.
+
+        Args:
+            batch: the H rows.
+            theta0: starting nuisances, (K,) for all rows or (H, K); default 0 (clipped into the bounds).
+            mu: a batch with POIs: their fixed values (scalar or (H,) for one POI, (J,) or (H, J)); None fits
+                them within the bounds.
+            mu0: start of the free POIs (scalar or (H,) for one POI, (J,) or (H, J)); default :attr:`poi_init`.
+            poi_bounds: (lower (J,), upper (J,)) bounds of the free POIs; default :attr:`poi_bounds` (one POI).
+            tol: convergence when the Newton decrement g^T H^-1 g (about twice the distance of twice_nll to
+                its minimum) of the free parameters is below ``tol``.
+            max_iter: iterations at most.
+            quiet: do not log rows that did not converge (the caller handles them, e.g. with other starts).
+
+        Returns:
+            The minimum twice_nll, nuisances (and POIs: (H,) for one, (H, J) for more), convergence flags and
+            iteration counts.
+        """
+        free = batch.has_poi and mu is None
+        if free:
+            return self._profile_joint(
+                batch, theta0, mu0=mu0, poi_bounds=poi_bounds, tol=tol, max_iter=max_iter, quiet=quiet
+            )
+        work = self._fixed_mu(batch, mu)
+        n_k = len(self.nuisances)
+        split = blocks(work.parts, self.shapes, n_k)
+        if len(split) < 2:
+            return self._profile_joint(work, theta0, tol=tol, max_iter=max_iter, quiet=quiet, mu_value=mu)
+        h = work.size
+        start = np.zeros(n_k) if theta0 is None else np.asarray(theta0, dtype=float)
+        if start.ndim == 2:
+            h = max(h, start.shape[0])
+        start = np.broadcast_to(start, (h, n_k))
+        total, theta = np.zeros(h), np.zeros((h, n_k))
+        converged, iterations = np.ones(h, dtype=bool), np.zeros(h, dtype=np.int64)
+        for blk in split:
+            parts = tuple(p for p in (restrict(part, blk, n_k) for part in work.parts) if p is not None)
+            data = None if work.data is None else work.data[:, blk.bins]
+            aux = None if work.aux is None else work.aux[:, blk.nuisances]
+            constant = None if data is None else data_constant(data, blk.nuisances.size)
+            observed = self.observed[blk.bins]
+            sub = replace(
+                self,
+                channels=tuple(self.channels[c] for c in blk.channels),
+                shapes=tuple(self.shapes[c] for c in blk.channels),
+                nuisances=tuple(self.nuisances[k] for k in blk.nuisances),
+                lower=self.lower[blk.nuisances],
+                upper=self.upper[blk.nuisances],
+                observed=observed,
+                constant=float(data_constant(observed, blk.nuisances.size)),
+            )
+            prof = sub._profile_joint(
+                Batch(parts, data, aux, constant), start[:, blk.nuisances], tol=tol, max_iter=max_iter, quiet=True
+            )
+            total += prof.twice_nll
+            theta[:, blk.nuisances] = prof.theta
+            converged &= prof.converged
+            iterations = np.maximum(iterations, prof.iterations)
+        if not quiet and not np.all(converged):
+            log.warning("the profile did not converge at %d of %d rows", int(np.sum(~converged)), h)
+        return Profile(total, theta, converged, iterations, _reported_mu(mu, h))
+
+    def _profile_joint(
+        self,
+        batch: Batch,
+        theta0: FloatArray | None = None,
+        *,
+        mu: float | FloatArray | None = None,
+        mu0: float | FloatArray | None = None,
+        poi_bounds: tuple[FloatArray, FloatArray] | None = None,
+        tol: float = 1e-10,
+        max_iter: int = 100,
+        quiet: bool = False,
+        mu_value: float | FloatArray | None = None,
+    ) -> Profile:
+        """:meth:`profile` of all channels together (``mu_value``: the fixed POIs to report, the batch folded).
+
         Args:
             batch: the H rows.
             theta0: starting nuisances, (K,) for all rows or (H, K); default 0 (clipped into the bounds).
@@ -438,8 +517,12 @@ class Likelihood:
             return Profile(
                 best.value, best.x[:, :n_k], best.converged, best.iterations, fitted[:, 0] if n_j == 1 else fitted
             )
-        fixed = None
-        if mu is not None:
-            m = np.asarray(mu, dtype=float)
-            fixed = np.array(np.broadcast_to(m, (h,))) if m.size in (1, h) and m.ndim <= 1 else np.asarray(m)
-        return Profile(best.value, best.x, best.converged, best.iterations, fixed)
+        return Profile(best.value, best.x, best.converged, best.iterations, _reported_mu(mu_value, h))
+
+
+def _reported_mu(mu: float | FloatArray | None, h: int) -> FloatArray | None:
+    """The fixed POI values of a profile, (H,) for one POI (None when there are none)."""
+    if mu is None:
+        return None
+    m = np.asarray(mu, dtype=float)
+    return np.array(np.broadcast_to(m, (h,))) if m.size in (1, h) and m.ndim <= 1 else np.asarray(m)
