@@ -25,6 +25,7 @@ from cevns_hf.cli._types import (
     with_f90,
     with_templates,
 )
+from cevns_hf.cli.cls import cls
 from cevns_hf.cli.data import data
 from cevns_hf.cli.diagnostics import diagnostics
 from cevns_hf.cli.limit import limit
@@ -64,6 +65,7 @@ def cli(verbose: int, quiet: bool) -> None:
 cli.add_command(data)
 data.add_command(ntuple)
 cli.add_command(limit)
+cli.add_command(cls)
 cli.add_command(scan)
 cli.add_command(diagnostics)
 cli.add_command(response)
