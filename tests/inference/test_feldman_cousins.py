@@ -103,3 +103,19 @@ def test_cli_fc_bad_inputs(tmp_path, extra: list[str], message: str) -> None:  #
     assert message in res.output
     assert "Traceback" not in res.output
     assert not (tmp_path / "x.json").exists()
+
+
+def test_two_dimensional_regions() -> None:
+    """NSI (eps_ee_u, eps_ee_d) on LAr: a 2D construction with two free POIs; the best-fit cell is accepted."""
+    model = HypothesisLikelihood.build(("lar2020",), "nsi")
+    grid = {"eps_ee_u": np.linspace(-0.3, 0.3, 4), "eps_ee_d": np.linspace(-0.3, 0.3, 3)}
+    fc = feldman_cousins(model, grid, n_toys=20, seed=2, levels=("90",))
+    assert fc.t_obs.shape == (4, 3)
+    assert fc.critical["90"].shape == (4, 3)
+    assert np.all(fc.critical["90"] >= 0)
+    assert fc.accepted("90")[np.unravel_index(np.argmin(fc.t_obs), fc.t_obs.shape)]
+    payload = fc.to_dict()
+    assert "accepted" in payload
+    assert "wilks_accepted" in payload
+    with pytest.raises(ConfigurationError, match="1D"):
+        fc.intervals("90")
