@@ -458,24 +458,8 @@ class Likelihood:
         quiet: bool = False,
         mu_value: float | FloatArray | None = None,
     ) -> Profile:
-        """:meth:`profile` of all channels together (``mu_value``: the fixed POIs to report, the batch folded).
-
-        Args:
-            batch: the H rows.
-            theta0: starting nuisances, (K,) for all rows or (H, K); default 0 (clipped into the bounds).
-            mu: a batch with POIs: their fixed values (scalar or (H,) for one POI, (J,) or (H, J)); None fits
-                them within the bounds.
-            mu0: start of the free POIs (scalar or (H,) for one POI, (J,) or (H, J)); default :attr:`poi_init`.
-            poi_bounds: (lower (J,), upper (J,)) bounds of the free POIs; default :attr:`poi_bounds` (one POI).
-            tol: convergence when the Newton decrement g^T H^-1 g (about twice the distance of twice_nll to
-                its minimum) of the free parameters is below ``tol``.
-            max_iter: iterations at most.
-            quiet: do not log rows that did not converge (the caller handles them, e.g. with other starts).
-
-        Returns:
-            The minimum twice_nll, nuisances (and POIs: (H,) for one, (H, J) for more), convergence flags and
-            iteration counts.
-        """
+        """:meth:`profile` of all channels together (the arguments are :meth:`profile`'s; ``mu_value``: the fixed
+        POIs to report when the batch was folded)."""
         free = batch.has_poi and mu is None
         work = batch if free else self._fixed_mu(batch, mu)
         n_k = len(self.nuisances)

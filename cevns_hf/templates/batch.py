@@ -173,19 +173,9 @@ def engine_neutrino_samples(
     fixed: Mapping[str, float] | None = None,
     chunk: int = 256,
 ) -> tuple[Sample, ...]:
-    """The hypothesis-dependent samples (CEvNS, ES) of ``detector`` for H grid points, from the rate engine.
-
-    Args:
-        detector: the detector.
-        family: the BSM family.
-        values: parameter name -> H values (the points, not axes: see
-            :func:`cevns_hf.workspace.hypothesis.grid_points` to expand axes).
-        fixed: parameters held fixed at every point.
-        chunk: points evaluated together (memory ~ chunk x 30k points x 8 bytes per array).
-
-    Returns:
-        Samples whose histograms have a leading axis of length H.
-    """
+    """:func:`grid_neutrino_samples` from the rate engine at every point (no basis): one vectorised evaluation
+    per ``chunk`` points (memory ~ chunk x 30k quadrature points x 8 bytes per array), or a loop over the
+    points for a family whose model does not broadcast."""
     n_points = len(next(iter(values.values())))
     parts: list[tuple[Sample, ...]] = []
     for start in range(0, n_points, chunk):
