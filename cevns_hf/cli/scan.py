@@ -78,6 +78,8 @@ def _summary(result: Any, levels: tuple[str, ...]) -> list[str]:
             continue
         if len(result.parameters) == 2:
             lines.append(f"{lv} (Delta chi2 <= {level_value(lv, 2):.2f}, 2 dof): {len(result.contours(lv))} contour(s)")
+        else:
+            lines.append(f"{lv} (Delta chi2 <= {level_value(lv, 1):.2f}, each parameter profiled over the others):")
         for p in result.parameters:
             lines.append(f"    {p} profiled (1 dof): {_describe(result.intervals(lv, p))}")
     n_bad = int((~result.converged).sum())

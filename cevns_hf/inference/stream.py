@@ -37,6 +37,7 @@ import itertools
 import json
 import logging
 import math
+import operator
 import os
 import shutil
 import sys
@@ -497,8 +498,12 @@ def _plan(
     if not grid:
         msg = "the grid needs at least one parameter (name -> values)"
         raise ConfigurationError(msg)
-    if isinstance(chunk, bool) or isinstance(batch, bool) or not (int(chunk) >= 1 and int(batch) >= 1):
-        msg = f"need chunk >= 1 and batch >= 1, got {chunk!r} and {batch!r}"
+    try:
+        whole = [operator.index(n) for n in (chunk, batch) if not isinstance(n, bool)]
+    except TypeError:
+        whole = []
+    if len(whole) != 2 or min(whole) < 1:
+        msg = f"need whole numbers chunk >= 1 and batch >= 1, got {chunk!r} and {batch!r}"
         raise ConfigurationError(msg)
     if theta_dtype not in _THETA_DTYPES:
         msg = f"theta_dtype must be one of {list(_THETA_DTYPES)}, got {theta_dtype!r}"
@@ -632,14 +637,14 @@ def stream_scan(
     t0 = time.perf_counter()
     best_value, best_flat, n_converged, done = math.inf, -1, 0, 0
     with staged_directory(target, FILES, overwrite=force) as stage:
-        files = {
-            "twice_nll": _NpyFile(stage / "twice_nll.npy", np.float64, shape, len(shape)),
-            "converged": _NpyFile(stage / "converged.npy", np.bool_, shape, len(shape)),
-            "theta": _NpyFile(stage / "theta.npy", theta_dtype, (*shape, len(nuisances)), len(shape)),
-        }
-        bar = _progress_bar(total, progress)
+        files: dict[str, _NpyFile] = {}
+        bar = None
         ok = False
         try:
+            files["twice_nll"] = _NpyFile(stage / "twice_nll.npy", np.float64, shape, len(shape))
+            files["converged"] = _NpyFile(stage / "converged.npy", np.bool_, shape, len(shape))
+            files["theta"] = _NpyFile(stage / "theta.npy", theta_dtype, (*shape, len(nuisances)), len(shape))
+            bar = _progress_bar(total, progress)
             results = _stream(executor, _chunks(names, axes_t, total, chunk, batch, theta_dtype), model)
             with contextlib.closing(results):
                 for res in results:

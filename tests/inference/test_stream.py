@@ -128,6 +128,8 @@ def test_same_chunks_as_profile_scan_give_the_same_bits(reference: ScanResult, t
         ({"eps_ee_u": [0.0, 0.1]}, {"fixed": {"eps_ee_d": 7.0}}, HypothesisError, "eps_ee_d"),
         ({"eps_ee_u": [0.0, 0.1]}, {"chunk": 0}, ConfigurationError, "chunk >= 1"),
         ({"eps_ee_u": [0.0, 0.1]}, {"batch": 0}, ConfigurationError, "batch >= 1"),
+        ({"eps_ee_u": [0.0, 0.1]}, {"chunk": 2.5}, ConfigurationError, "whole numbers"),
+        ({"eps_ee_u": [0.0, 0.1]}, {"chunk": True}, ConfigurationError, "whole numbers"),
         ({"eps_ee_u": [0.0, 0.1]}, {"theta_dtype": "float16"}, ConfigurationError, "float32"),
         ({"eps_ee_u": [0.0, 0.1]}, {"progress": "yes"}, ConfigurationError, "progress"),
         ({"eps_ee_u": [0.0, 0.1]}, {"executor": object()}, ConfigurationError, "neither map nor submit"),
