@@ -26,7 +26,12 @@ thread and consumed with ``dask.distributed.as_completed``; the likelihood is bu
 scattered to every worker once, so no worker rebuilds it per task and every chunk is computed by the same
 object as in the serial run: the arrays equal the serial ones bit for bit), or any
 ``concurrent.futures.Executor`` (the likelihood travels with each task). Chunk boundaries do not depend on
-the executor.
+the executor. A chunk runs numpy's BLAS on one thread (Dask's worker processes do so anyway; a BLAS with
+more threads sums in another order, which moves twice_nll by ~1e-11, e.g. through the least squares of the
+polynomial bases), and a serial scan forgets the bases cached by earlier work in its process
+(:func:`cevns_hf.templates.basis.clear_cache`), so that serial and Dask runs give the same bits. A thread
+pool in a process whose BLAS has several threads can differ at that level (OpenBLAS's thread count is not
+reliably limited from another thread); parallelism is meant to come from processes.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import operator
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +55,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from cevns_hf import detectors
 from cevns_hf._typing import FloatArray
@@ -60,6 +67,7 @@ from cevns_hf.inference.intervals import as_axis
 from cevns_hf.inference.profile import HypothesisLikelihood
 from cevns_hf.inference.results import ScanResult, jsonable
 from cevns_hf.io.atomic import check_targets, staged_directory
+from cevns_hf.templates.basis import clear_cache as clear_basis_cache
 from cevns_hf.workspace.hypothesis import Experiments
 
 __all__ = [
@@ -158,12 +166,39 @@ class _ChunkResult:
     converged: np.ndarray  # (n,) bool
 
 
+class _OneBlasThread:
+    """Hold numpy's BLAS at one thread while any task of this process runs (reference-counted, so that
+    tasks on a thread pool never restore the default under each other)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter: Any = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                self._limiter = threadpool_limits(limits=1, user_api="blas")
+            self._users += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._limiter is not None:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+_ONE_BLAS_THREAD = _OneBlasThread()
+
+
 def _run_chunk(chunk: _Chunk, model: HypothesisLikelihood) -> _ChunkResult:
     """Profile every nuisance at the chunk's points (made here from the axes), as :func:`profile_scan` does."""
     shape = tuple(axis.size for axis in chunk.axes)
     index = np.unravel_index(np.arange(chunk.start, chunk.stop), shape)
     values = {name: axis[i] for name, axis, i in zip(chunk.names, chunk.axes, index, strict=True)}
-    nll, theta, conv = model.evaluate(values, model.theta0, batch=chunk.batch)
+    with _ONE_BLAS_THREAD:  # the same BLAS summation order in every process
+        nll, theta, conv = model.evaluate(values, model.theta0, batch=chunk.batch)
     return _ChunkResult(
         chunk.start,
         chunk.stop,
@@ -612,7 +647,12 @@ def stream_scan(
     total, kind, target = plan.total, plan.kind, plan.target
 
     t0 = time.perf_counter()
-    model = HypothesisLikelihood.build(dets, fam, fixed=fixed_values, without_es=without_es, linear_norms=linear_norms)
+    with _ONE_BLAS_THREAD:
+        model = HypothesisLikelihood.build(
+            dets, fam, fixed=fixed_values, without_es=without_es, linear_norms=linear_norms
+        )
+    if kind != "dask":  # bases cached by earlier work here may come from a BLAS with more threads
+        clear_basis_cache()
     setup_seconds = time.perf_counter() - t0
     nuisances = tuple(model.likelihood.nuisances)
     needed = total * _bytes_per_point(len(nuisances), theta_dtype) + 4 * 4096
