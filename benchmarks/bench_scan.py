@@ -19,28 +19,62 @@ Prints ONE JSON line on stdout (progress goes to stderr):
 * ``pyhf_seconds_per_point``: wall time per point of building that workspace and fitting it, over the first
   ``timed_pyhf_points`` compared points; ``speedup_vs_patch_loop`` = pyhf_seconds_per_point /
   seconds_per_point.
+
+Streamed scans (:func:`cevns_hf.inference.stream.stream_scan`, results written to a temporary folder):
+
+* ``points_4d``, ``seconds_4d``: the 32^4 = 1,048,576-point NSI scan over eps_ee_u, eps_ee_d, eps_mumu_u and
+  eps_mumu_d in [-0.5, 0.5] each (CsI 2021 + LAr 2020, every nuisance profiled), serial, in a fresh
+  process; ``setup_seconds_4d`` is its likelihood set-up (not in ``seconds_4d``); ``peak_rss_mb_4d`` is that
+  process's peak resident memory (``resource.getrusage`` maxrss, imports and templates included);
+  ``converged_fraction_4d`` and ``best_fit_4d`` describe the result. ``BENCH_SCAN_4D_N=20`` scans 20^4 instead
+  (to extrapolate before committing an hour).
+* ``dask_efficiency``: a 4D NSI grid of 18^4 = 104,976 points (``dask_points``) scanned serially
+  (``serial_seconds_1e5``; streamed chunks run BLAS on one thread, and ``serial_cpu_per_wall_1e5``, the
+  process CPU time over wall time, shows what else ran) and on a local Dask cluster of 2 worker processes x 1 thread
+  (``dask_seconds_1e5``), efficiency = serial_seconds_1e5 / (2 x dask_seconds_1e5). The cluster start-up
+  and a warm-up task on every worker (building the likelihood there: templates, responses) are excluded
+  from ``dask_seconds_1e5`` and reported as ``dask_startup_seconds``; set-up in the driver is excluded from
+  both times. ``dask_stream_identical``: the two runs' arrays are equal bit for bit. (``dask_seconds`` keeps
+  its meaning above: the 100 x 100 scan on Dask.)
+
+``BENCH_SCAN_QUICK=1`` shrinks every size (a smoke run of the script in about a minute; ``quick`` is then
+true in the output and the numbers mean nothing).
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import resource
 import sys
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyhf
 
 from cevns_hf import detectors
 from cevns_hf.bsm.family import Hypothesis
+from cevns_hf.inference.profile import HypothesisLikelihood
 from cevns_hf.inference.scan import profile_scan
+from cevns_hf.inference.stream import stream_scan
 from cevns_hf.workspace.hypothesis import hypothesis_workspace
 
 EXPERIMENTS = ("csi2021", "lar2020")
 FAMILY = "nsi"
-N_AXIS = 100
-N_COMPARED = 20
-N_TIMED = 10
+QUICK = os.environ.get("BENCH_SCAN_QUICK", "").strip() == "1"
+N_AXIS = 20 if QUICK else 100
+N_COMPARED = 3 if QUICK else 20
+N_TIMED = 2 if QUICK else 10
 DASK_WORKERS = 2
+AXES_4D = ("eps_ee_u", "eps_ee_d", "eps_mumu_u", "eps_mumu_d")
+N_AXIS_4D = int(os.environ.get("BENCH_SCAN_4D_N", "4" if QUICK else "32"))
+N_AXIS_DASK = 5 if QUICK else 18  # 18^4 = 104,976 points
+CHUNK = 64 if QUICK else 4096  # grid points per task of the streamed scans
 
 
 def _log(msg: str) -> None:
@@ -54,6 +88,77 @@ def _pyhf_twice_nll(point: dict[str, float]) -> float:
     model = ws.model()
     _, value = pyhf.infer.mle.fixed_poi_fit(1.0, ws.data(model), model, return_fitted_val=True)
     return float(value)
+
+
+def _grid_4d(n: int) -> dict[str, np.ndarray]:
+    return {name: np.linspace(-0.5, 0.5, n) for name in AXES_4D}
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def _scan_4d(n: int) -> dict[str, Any]:
+    """The serial streamed 4D scan (run in a fresh process, so that its peak memory is its own)."""
+    for e in EXPERIMENTS:
+        detectors.templates(e)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = stream_scan(EXPERIMENTS, FAMILY, _grid_4d(n), Path(tmp) / "scan4d", chunk=CHUNK, progress=_progress())
+        out = {
+            "points_4d": result.points,
+            "seconds_4d": round(result.seconds, 3),
+            "setup_seconds_4d": round(result.setup_seconds, 3),
+            "converged_fraction_4d": result.converged_fraction,
+            "best_fit_4d": result.best_fit,
+        }
+    out["peak_rss_mb_4d"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
+def _warm_up(n: int) -> float:
+    """A worker's warm-up: build the likelihood and profile the first points of the grid (caches filled)."""
+    t0 = time.perf_counter()
+    model = HypothesisLikelihood.build(EXPERIMENTS, FAMILY)
+    axes = _grid_4d(n)
+    index = np.unravel_index(np.arange(32), tuple(a.size for a in axes.values()))
+    model.evaluate({k: a[i] for (k, a), i in zip(axes.items(), index, strict=True)})
+    return time.perf_counter() - t0
+
+
+def _dask_efficiency(tmp: Path) -> dict[str, Any]:
+    from dask.distributed import Client, LocalCluster
+
+    grid = _grid_4d(N_AXIS_DASK)
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    serial = stream_scan(EXPERIMENTS, FAMILY, grid, tmp / "serial", chunk=CHUNK, progress=_progress())
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    _log(f"serial {serial.points} points: {serial.seconds:.1f} s (cpu/wall {cpu / serial.seconds:.2f})")
+    t0 = time.perf_counter()
+    with (
+        LocalCluster(n_workers=DASK_WORKERS, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        client.wait_for_workers(DASK_WORKERS)
+        warm = client.run(_warm_up, N_AXIS_DASK)
+        startup = time.perf_counter() - t0
+        _log(f"dask start-up + warm-up: {startup:.1f} s ({warm})")
+        parallel = stream_scan(
+            EXPERIMENTS, FAMILY, grid, tmp / "dask", executor=client, chunk=CHUNK, progress=_progress()
+        )
+    identical = all(
+        np.array_equal(getattr(parallel, key), getattr(serial, key)) for key in ("twice_nll", "theta", "converged")
+    )
+    _log(f"dask: {parallel.seconds:.1f} s, identical: {identical}")
+    return {
+        "dask_points": serial.points,
+        "serial_seconds_1e5": round(serial.seconds, 3),
+        "serial_cpu_per_wall_1e5": round(cpu / serial.seconds, 2),
+        "dask_seconds_1e5": round(parallel.seconds, 3),
+        "dask_startup_seconds": round(startup, 3),
+        "dask_efficiency": round(serial.seconds / (DASK_WORKERS * parallel.seconds), 3),
+        "dask_stream_identical": identical,
+    }
 
 
 def main() -> None:
@@ -109,6 +214,13 @@ def main() -> None:
         _log(f"{point}: pyhf {value:.6f}, scan {ours:.6f}")
     pyhf_per_point = float(np.mean(times))
     per_point = seconds / points
+
+    _log(f"4D streamed scan of {N_AXIS_4D}^4 points in a fresh process ...")
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        four_d = pool.submit(_scan_4d, N_AXIS_4D).result()
+    _log(f"4D: {four_d}")
+    with tempfile.TemporaryDirectory() as tmp:
+        efficiency = _dask_efficiency(Path(tmp))
     print(
         json.dumps(
             {
@@ -132,6 +244,11 @@ def main() -> None:
                 "best_fit": result.best_fit,
                 "experiments": "+".join(EXPERIMENTS),
                 "family": FAMILY,
+                **four_d,
+                **efficiency,
+                "dask_worker_threads": 1,
+                "chunk_stream": CHUNK,
+                "quick": QUICK,
             },
             sort_keys=False,
         )

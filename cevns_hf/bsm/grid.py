@@ -5,10 +5,12 @@ checks here run before any allocation proportional to the grid and before any ou
 
 * the number of points (the product of the axis lengths) against a cap, :func:`max_grid_points`
   (default :data:`DEFAULT_MAX_GRID_POINTS`; raise it with the environment variable
-  :data:`MAX_GRID_POINTS_ENV`), with the estimated size in the error;
+  :data:`MAX_GRID_POINTS_ENV`), with the estimated size in the error; a caller that keeps its results out
+  of memory (:func:`cevns_hf.inference.stream.stream_scan`) passes its own cap (``max_points``);
 * every axis: finite, distinct, strictly increasing values; positive bounds for a logarithmic axis;
 * every value against its parameter's range, and the family's cross-parameter check (e.g. sterile
-  unitarity, ``ue4_sq + umu4_sq <= 1``) on the product of the axes with the fixed values.
+  unitarity, ``ue4_sq + umu4_sq <= 1``) on the product of the axes with the fixed values (in blocks of
+  :data:`CHECK_BLOCK` points, so that a large grid's points are never all in memory at once).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from cevns_hf.exceptions import ConfigurationError
 
 __all__ = [
     "BYTES_PER_POINT",
+    "CHECK_BLOCK",
     "DEFAULT_MAX_GRID_POINTS",
     "MAX_GRID_POINTS_ENV",
     "check_grid",
@@ -44,6 +47,8 @@ MAX_GRID_POINTS_ENV = "CEVNS_HF_MAX_GRID_POINTS"
 DEFAULT_MAX_GRID_POINTS = 250_000
 #: Rough memory per grid point of a scan or patchset (results, per-point bookkeeping) for the estimate.
 BYTES_PER_POINT = 2_000
+#: Grid points given to a family's cross-parameter check at once (above the default cap: one block there).
+CHECK_BLOCK = 1 << 18
 
 
 def max_grid_points() -> int:
@@ -58,11 +63,12 @@ def max_grid_points() -> int:
     return int(text)
 
 
-def check_grid_size(sizes: Mapping[str, int]) -> int:
+def check_grid_size(sizes: Mapping[str, int], *, max_points: int | None = None) -> int:
     """The number of points of a grid with these axis lengths; refuse it above :func:`max_grid_points`.
 
     Args:
         sizes: parameter name -> number of values on its axis.
+        max_points: the cap to apply instead of :func:`max_grid_points` (a caller with its own limit).
 
     Returns:
         The number of points (the product of the sizes).
@@ -70,7 +76,7 @@ def check_grid_size(sizes: Mapping[str, int]) -> int:
     Raises:
         ConfigurationError: a size below 1, or more points than the cap (the message gives the estimate).
     """
-    cap = max_grid_points()
+    cap = max_grid_points() if max_points is None else int(max_points)
     total = 1
     for name, n in sizes.items():
         if n < 1:
@@ -126,6 +132,7 @@ def check_grid(
     *,
     fixed: Mapping[str, float] | None = None,
     profile: Sequence[str] = (),
+    max_points: int | None = None,
 ) -> int:
     """Check a grid of ``family`` before any computation.
 
@@ -134,6 +141,7 @@ def check_grid(
         grid: parameter name -> axis values.
         fixed: other parameters at given values.
         profile: parameters minimised over at each point (they need a finite range).
+        max_points: the size cap instead of :func:`max_grid_points` (see :func:`check_grid_size`).
 
     Returns:
         The number of grid points.
@@ -158,7 +166,7 @@ def check_grid(
     if overlap or len(set(profile)) != len(profile):
         msg = f"each parameter may be profiled once and not also fixed: profiled {list(profile)}, fixed {overlap}"
         raise HypothesisError(msg)
-    total = check_grid_size({name: len(values) for name, values in grid.items()})
+    total = check_grid_size({name: len(values) for name, values in grid.items()}, max_points=max_points)
     axes: dict[str, np.ndarray[Any, Any]] = {}
     for name, values in grid.items():
         arr = np.asarray(values, dtype=float)
@@ -177,7 +185,9 @@ def check_grid(
             raise HypothesisError(msg)
     full = family.complete(fixed)
     if family.check is not None:
-        mesh = np.meshgrid(*axes.values(), indexing="ij")
-        points = {name: m.reshape(-1, 1) for name, m in zip(axes, mesh, strict=True)}
-        family.check({**full, **points})
+        shape = tuple(arr.size for arr in axes.values())
+        for start in range(0, total, CHECK_BLOCK):
+            index = np.unravel_index(np.arange(start, min(start + CHECK_BLOCK, total)), shape)
+            points = {name: arr[i].reshape(-1, 1) for (name, arr), i in zip(axes.items(), index, strict=True)}
+            family.check({**full, **points})
     return total

@@ -1,5 +1,9 @@
 """``cevns-hf scan``: profile-likelihood scans of a hypothesis family over a grid (:mod:`cevns_hf.inference.scan`).
 
+``--stream DIR`` runs a large grid through :func:`cevns_hf.inference.stream.stream_scan` instead (results
+written to ``DIR`` as they are computed, a progress bar on a terminal, up to
+:data:`~cevns_hf.inference.stream.DEFAULT_MAX_STREAM_POINTS` points) and prints the same summary.
+
 Registered in the command group by ``cevns_hf.cli`` (``cli.add_command(scan)``). Library errors
 (:class:`cevns_hf.exceptions.CevnsHFError`) become one ``Error: ...`` line and exit code 2, as for the
 other commands.
@@ -75,6 +79,8 @@ def _summary(result: Any, levels: tuple[str, ...]) -> list[str]:
             continue
         if len(result.parameters) == 2:
             lines.append(f"{lv} (Delta chi2 <= {level_value(lv, 2):.2f}, 2 dof): {len(result.contours(lv))} contour(s)")
+        else:
+            lines.append(f"{lv} (Delta chi2 <= {level_value(lv, 1):.2f}, each parameter profiled over the others):")
         for p in result.parameters:
             lines.append(f"    {p} profiled (1 dof): {_describe(result.intervals(lv, p))}")
     n_bad = int((~result.converged).sum())
@@ -142,7 +148,12 @@ def _fc_summary(fc: Any) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--workers", type=StrictInt(1, 256), default=None, help="Run on a local Dask cluster of N processes.")
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on the Dask scheduler at ADDRESS.")
-@click.option("--chunk", type=StrictInt(1, 100_000), default=512, show_default=True, help="Grid points per task.")
+@click.option(
+    "--chunk",
+    type=StrictInt(1, 100_000),
+    default=None,
+    help="Grid points per task [default: 512; 4096 with --stream].",
+)
 @click.option(
     "--output",
     "-o",
@@ -167,6 +178,16 @@ def _fc_summary(fc: Any) -> list[str]:
     "--toys", type=StrictInt(10, 1_000_000), default=1000, show_default=True, help="--fc: toys per grid point."
 )
 @click.option("--seed", type=StrictInt(0, 2**63 - 1), default=0, show_default=True, help="--fc: seed of the toys.")
+@click.option(
+    "--stream",
+    "stream_dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Large grids: write twice_nll.npy, converged.npy, theta.npy and scan.json into DIR as the chunks finish "
+    "(up to 16,777,216 points; no --profile, --output or --hepdata).",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar with --stream (shown on a terminal by default).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @friendly
 def scan(
@@ -182,12 +203,14 @@ def scan(
     as_json: bool,
     workers: int | None,
     scheduler: str | None,
-    chunk: int,
+    chunk: int | None,
     output: Path | None,
     hepdata_dir: Path | None,
     with_fc: bool,
     toys: int,
     seed: int,
+    stream_dir: Path | None,
+    no_progress: bool,
     force: bool,
 ) -> None:
     """Profile-likelihood scan: Delta chi2 over a grid of hypotheses, every nuisance profiled.
@@ -195,7 +218,8 @@ def scan(
     Prints the best fit and the 1sigma / 90% / 2sigma intervals (1D) or contours (2D); --json and --output
     give the full result (grid, delta_chi2, best_fit, intervals or contours). With --fc, also the
     Feldman-Cousins intervals (1D) or regions (2D) at 1sigma and 90% from --toys toys per grid point, next to
-    Wilks' (key "feldman_cousins").
+    Wilks' (key "feldman_cousins"). --stream DIR scans grids of up to 16,777,216 points (e.g. 4D NSI, 32 values
+    per axis) into .npy files, with a progress bar; --json then prints DIR/scan.json.
     """
     from cevns_hf.bsm.family import get_family, parse_hypothesis
     from cevns_hf.bsm.grid import check_grid
@@ -212,11 +236,33 @@ def scan(
     grid = parse_grid(grids, logs, other_log_names=inner_names)
     profiled, inner = _profile_inner_grids(profiles, logs, grid_names)
     fixed_values = dict(parse_hypothesis(f"{fam.name}:{fixed}").values) if fixed else {}
+    if workers is not None and scheduler is not None:
+        raise ConfigurationError("give either --workers or --scheduler, not both")
+    if stream_dir is not None:
+        if with_fc:
+            raise click.UsageError("--fc takes 1D or 2D grids and does not combine with --stream")
+        _stream(
+            experiments=with_binning(experiments, binning),
+            fam=fam,
+            grid=grid,
+            fixed_values=fixed_values,
+            profiles=profiles,
+            without_es=without_es,
+            linear_norms=linear_norms,
+            as_json=as_json,
+            workers=workers,
+            scheduler=scheduler,
+            chunk=4096 if chunk is None else chunk,
+            output=output,
+            hepdata_dir=hepdata_dir,
+            stream_dir=stream_dir,
+            progress=not no_progress,
+            force=force,
+        )
+        return
     check_grid(fam, grid, fixed=fixed_values, profile=profiled)
     for name, values in inner.items():
         fam.parameter(name).check(values)
-    if workers is not None and scheduler is not None:
-        raise ConfigurationError("give either --workers or --scheduler, not both")
     if scheduler is not None:
         check_scheduler_address(scheduler)
     to_stdout = output is not None and str(output) == "-"
@@ -238,7 +284,7 @@ def scan(
             profile=profiled,
             without_es=without_es,
             executor=executor,
-            chunk=chunk,
+            chunk=512 if chunk is None else chunk,
             profile_values=inner,
             linear_norms=linear_norms,
         )
@@ -283,3 +329,57 @@ def scan(
     if fc is not None:
         for line in _fc_summary(fc):
             click.echo(line)
+
+
+def _stream(
+    *,
+    experiments: tuple[Detector, ...],
+    fam: Any,
+    grid: dict[str, list[float]],
+    fixed_values: dict[str, float],
+    profiles: tuple[str, ...],
+    without_es: bool,
+    linear_norms: bool,
+    as_json: bool,
+    workers: int | None,
+    scheduler: str | None,
+    chunk: int,
+    output: Path | None,
+    hepdata_dir: Path | None,
+    stream_dir: Path,
+    progress: bool,
+    force: bool,
+) -> None:
+    """``scan --stream DIR``: the streamed scan, then the summary (or DIR/scan.json with --json)."""
+    from cevns_hf.inference.executors import check_scheduler_address, dask_executor
+    from cevns_hf.inference.intervals import DEFAULT_LEVELS
+    from cevns_hf.inference.stream import check_stream_scan, stream_scan
+
+    for flag, given in (("--profile", profiles), ("--output", output), ("--hepdata", hepdata_dir)):
+        if given:
+            raise click.UsageError(f"--stream writes its own folder and takes no {flag}")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
+    check_stream_scan(experiments, fam, grid, stream_dir, fixed=fixed_values, chunk=chunk, force=force)
+    with dask_executor(workers=workers, scheduler=scheduler) as executor:
+        result = stream_scan(
+            experiments,
+            fam,
+            grid,
+            stream_dir,
+            fixed=fixed_values,
+            without_es=without_es,
+            executor=executor,
+            chunk=chunk,
+            linear_norms=linear_norms,
+            progress=progress,
+            force=force,
+        )
+    click.echo(str(stream_dir), err=True)
+    if as_json:
+        click.echo(json.dumps(result.metadata, indent=2, sort_keys=True))
+        return
+    lines = _summary(result.to_scan_result(), DEFAULT_LEVELS)
+    lines[0] += f"; {result.seconds:.1f} s"
+    for line in lines:
+        click.echo(line)

@@ -9,9 +9,11 @@ path the caller's library writes to), and outputs of several files (:func:`atomi
 
 Multi-file outputs. :func:`atomic_directory` writes a new folder as a whole (a temporary sibling folder
 renamed into place, so an interrupted write leaves nothing); when the folder exists already its files are
-checked first, then replaced one by one. :class:`StagedOutputs` (the main job, whose output folder may be a
-project root holding other files) stages every file under ``<root>/.cevns-hf-staging-*/`` and moves them
-into place at :meth:`StagedOutputs.commit`, after checking that no target exists (unless overwrite). An
+checked first, then replaced one by one. :func:`staged_directory` does the same for files the caller writes
+itself, piece by piece (large arrays filled as a computation goes on). :class:`StagedOutputs` (the main
+job, whose output folder may be a project root holding other files) stages every file under
+``<root>/.cevns-hf-staging-*/`` and moves them into place at :meth:`StagedOutputs.commit`, after checking
+that no target exists (unless overwrite). An
 interruption before the commit leaves the previous outputs untouched and removes the staging folder (a
 ``kill -9`` leaves the hidden folder, never a partial output in place); the remaining window is the commit
 itself, a loop of renames within one file system (milliseconds), during which an interruption leaves some
@@ -24,7 +26,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from cevns_hf.exceptions import ConfigurationError, OutputExistsError
@@ -37,6 +39,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "check_targets",
+    "staged_directory",
 ]
 
 
@@ -169,30 +172,73 @@ def atomic_directory(
     Returns:
         The paths written.
     """
+    with staged_directory(folder, list(files), overwrite=overwrite) as stage:
+        for name, data in files.items():
+            _write_file(stage / name, data)
+    return [Path(folder) / name for name in files]
+
+
+@contextlib.contextmanager
+def staged_directory(
+    folder: str | os.PathLike[str], names: Sequence[str], *, overwrite: bool = False
+) -> Iterator[Path]:
+    """A temporary sibling folder of ``folder`` in which the caller writes the files ``names``.
+
+    Everything is checked before the folder is created: ``folder`` must be a directory or absent, and no
+    target may exist unless ``overwrite`` (:func:`check_targets`). When the block ends without an error,
+    the staged folder becomes ``folder`` by one rename (a new folder appears complete or not at all), or its
+    files are renamed into an existing ``folder`` one by one (targets checked again first); on an error the
+    staged folder is removed, with any parent folder this call created, and ``folder`` is left as it was.
+    Files the caller creates get the mode of the umask as usual; the folder gets 0o777 & ~umask.
+
+    Args:
+        folder: the output folder.
+        names: the file names the block writes into the yielded folder (all of them must exist at the end).
+        overwrite: replace existing files of those names in ``folder``.
+
+    Yields:
+        The staging folder (same file system as ``folder``).
+
+    Raises:
+        ConfigurationError: ``folder`` is not a directory, a target is a directory, or a file was not
+            written.
+        OutputExistsError: a target exists and ``overwrite`` is false.
+    """
     target = Path(folder)
     if _occupied(target) and not target.is_dir():
         msg = f"cannot write into {str(target)!r}: it exists and is not a directory"
         raise ConfigurationError(msg)
-    paths = [target / name for name in files]
+    names = list(names)
+    paths = [target / name for name in names]
     check_targets(paths, overwrite)
+    created = [p for p in [target.parent, *target.parent.parents] if not _occupied(p)]
     target.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
+    done = False
     try:
-        for name, data in files.items():
-            _write_file(stage / name, data)
+        yield stage
+        missing = [name for name in names if not (stage / name).is_file()]
+        if missing:
+            msg = f"staged output {str(target)!r} is missing {missing}"
+            raise ConfigurationError(msg)
         os.chmod(stage, 0o777 & ~_umask_complement())
         if not _occupied(target):
             try:
                 os.rename(stage, target)
-                return paths
+                done = True
+                return
             except OSError:  # created meanwhile: write file by file below
                 pass
         check_targets(paths, overwrite)
-        for name in files:
+        for name in names:
             os.replace(stage / name, target / name)
-        return paths
+        done = True
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+        if not done:
+            for parent in created:  # deepest first; only folders this call made, and only if empty
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
 
 
 def _umask_complement() -> int:

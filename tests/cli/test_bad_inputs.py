@@ -205,6 +205,20 @@ CASES = [
     A("scan --experiment csi2021 --hypothesis-family light_vector --grid mass_mev=0:10:3", "mass_mev", "(0, 100000]"),
     A("scan --experiment csi2021 --hypothesis-family light_vector --grid mass_mev=-1:10:3 --log mass_mev", "positive"),
     A("scan --experiment csi2021 --hypothesis-family weak_mixing --grid sin2_theta_w=0:1:300000", "300,000 points"),
+    A(SC1 + " --stream {tmp}/s --profile eps_ee_d", "--stream", "--profile"),
+    A(SC1 + " --stream {tmp}/s -o {tmp}/x.json", "--stream", "--output"),
+    A(SC1 + " --stream {tmp}/s --hepdata {tmp}/h", "--stream", "--hepdata"),
+    A(SC1 + " --stream {tmp}/existing.json", "existing.json", "is a file"),
+    A(SC1 + " --stream {tmp}/streamed", "scan.json", "--force"),
+    A(SC1 + " --stream {tmp}/s --fixed eps_ee_d=9", "eps_ee_d", "[-5, 5]"),
+    A(SC1 + " --stream {tmp}/s --chunk 0", "--chunk"),
+    A(SC1 + " --stream {tmp}/s --scheduler foo://h:1", "'foo://h:1'", "tcp, tls"),
+    A(SC + " --grid eps_ee_u=0:9:3 --stream {tmp}/s --workers 2", "eps_ee_u", "[-5, 5]"),
+    A(
+        SC + " --grid eps_ee_u=-1:1:300 --grid eps_ee_d=-1:1:300 --grid eps_mumu_u=-1:1:300 --stream {tmp}/s",
+        "27,000,000 points",
+        "CEVNS_HF_MAX_STREAM_POINTS",
+    ),
     A("scan --experiment csi2021 --hypothesis-family nsi", "--grid"),
     # -- limit
     A(LI + " --cl 1.5", "--cl", "(0, 1)"),
@@ -351,6 +365,8 @@ def _layout(tmp: Path) -> None:
     (tmp / "out" / "results" / "results.json").write_text("{}\n")
     (tmp / "linked" / "results" / "results.json").symlink_to(tmp / "nowhere.json")
     (tmp / "blocked" / "results" / "results.json").mkdir()
+    (tmp / "streamed").mkdir()
+    (tmp / "streamed" / "scan.json").write_text("{}\n")
 
 
 def _snapshot(root: Path) -> dict[str, Any]:
