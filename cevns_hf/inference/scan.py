@@ -47,6 +47,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from cevns_hf import detectors
 from cevns_hf._typing import FloatArray
@@ -176,7 +177,16 @@ def _refine(
 
 
 def _run_task(task: _Task) -> _TaskResult:
-    """Profile the nuisances (and the profiled physics parameters) at a chunk of grid points."""
+    """Profile the nuisances (and the profiled physics parameters) at a chunk of grid points.
+
+    numpy's BLAS runs on one thread here, as in a Dask worker, so that a chunk gives the same bits in the
+    driver and in any worker (a multi-threaded matrix product may sum in another order, ~1e-12 in 2NLL).
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run_task_body(task)
+
+
+def _run_task_body(task: _Task) -> _TaskResult:
     n = task.points.shape[0]
     grid_values = {name: task.points[:, p] for p, name in enumerate(task.names)}
     if not task.profiled:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm.family import Family
@@ -282,10 +283,13 @@ def build_basis(
     lo, hi = _box(family, names, box)
     x = _valid_points(family, names, fixed_values, (lo, hi), n_fit + n_check, rng)
     center, half = 0.5 * (hi + lo), 0.5 * (hi - lo)
-    engine = engine_neutrino_samples(detector, family, {v: x[:, j] for j, v in enumerate(names)}, fixed=fixed_values)
-    matrix, blocks = _flatten(engine)
-    vander = _vandermonde((x - center) / half, exponents)
-    coef, *_ = np.linalg.lstsq(vander[:n_fit], matrix[:n_fit], rcond=None)
+    # one BLAS thread: the same bits in every process (a Dask worker, the driver), whatever its thread pool
+    with threadpool_limits(limits=1, user_api="blas"):
+        values = {v: x[:, j] for j, v in enumerate(names)}
+        engine = engine_neutrino_samples(detector, family, values, fixed=fixed_values)
+        matrix, blocks = _flatten(engine)
+        vander = _vandermonde((x - center) / half, exponents)
+        coef, *_ = np.linalg.lstsq(vander[:n_fit], matrix[:n_fit], rcond=None)
     scale = np.empty(matrix.shape[1])
     for a, b in blocks:
         scale[a:b] = max(float(np.max(np.abs(matrix[:, a:b]))), np.finfo(float).tiny)
