@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,10 @@ from cevns_hf._typing import FloatArray
 from cevns_hf.inference.groups import Groups
 from cevns_hf.inference.interpolation import Code4
 
-__all__ = ["Block", "blocks", "data_constant", "restrict"]
+if TYPE_CHECKING:
+    from cevns_hf.inference.likelihood import Batch, Likelihood
+
+__all__ = ["Block", "block_problems", "blocks", "data_constant", "restrict"]
 
 
 def __dir__() -> list[str]:
@@ -120,6 +124,29 @@ def restrict(part: Groups, block: Block, n_k: int) -> Groups | None:
         coef=None if part.coef is None else part.coef[:, g],
         active=where[full[keep_k]],
     )
+
+
+def block_problems(lik: Likelihood, work: Batch, split: Sequence[Block]) -> Iterator[tuple[Block, Likelihood, Batch]]:
+    """Each block's likelihood (its channels, bins, nuisances, bounds and constant) and batch (its parts, data
+    and auxiliary data), for a batch ``work`` without free POIs."""
+    n_k = len(lik.nuisances)
+    for blk in split:
+        parts = tuple(p for p in (restrict(part, blk, n_k) for part in work.parts) if p is not None)
+        data = None if work.data is None else work.data[:, blk.bins]
+        aux = None if work.aux is None else work.aux[:, blk.nuisances]
+        constant = None if data is None else data_constant(data, blk.nuisances.size)
+        observed = lik.observed[blk.bins]
+        sub = replace(
+            lik,
+            channels=tuple(lik.channels[c] for c in blk.channels),
+            shapes=tuple(lik.shapes[c] for c in blk.channels),
+            nuisances=tuple(lik.nuisances[k] for k in blk.nuisances),
+            lower=lik.lower[blk.nuisances],
+            upper=lik.upper[blk.nuisances],
+            observed=observed,
+            constant=float(data_constant(observed, blk.nuisances.size)),
+        )
+        yield blk, sub, replace(work, parts=parts, data=data, aux=aux, constant=constant)
 
 
 def data_constant(data: FloatArray, n_k: int) -> FloatArray:

@@ -55,7 +55,7 @@ from scipy import special
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
-from cevns_hf.inference.blocks import blocks, data_constant, restrict
+from cevns_hf.inference.blocks import block_problems, blocks
 from cevns_hf.inference.groups import GroupKey, Groups, as_poi_values, expected_counts, jacobians, rates
 from cevns_hf.inference.interpolation import code4p_coefficients
 from cevns_hf.inference.newton import minimise
@@ -418,25 +418,8 @@ class Likelihood:
         start = np.broadcast_to(start, (h, n_k))
         total, theta = np.zeros(h), np.zeros((h, n_k))
         converged, iterations = np.ones(h, dtype=bool), np.zeros(h, dtype=np.int64)
-        for blk in split:
-            parts = tuple(p for p in (restrict(part, blk, n_k) for part in work.parts) if p is not None)
-            data = None if work.data is None else work.data[:, blk.bins]
-            aux = None if work.aux is None else work.aux[:, blk.nuisances]
-            constant = None if data is None else data_constant(data, blk.nuisances.size)
-            observed = self.observed[blk.bins]
-            sub = replace(
-                self,
-                channels=tuple(self.channels[c] for c in blk.channels),
-                shapes=tuple(self.shapes[c] for c in blk.channels),
-                nuisances=tuple(self.nuisances[k] for k in blk.nuisances),
-                lower=self.lower[blk.nuisances],
-                upper=self.upper[blk.nuisances],
-                observed=observed,
-                constant=float(data_constant(observed, blk.nuisances.size)),
-            )
-            prof = sub._profile_joint(
-                Batch(parts, data, aux, constant), start[:, blk.nuisances], tol=tol, max_iter=max_iter, quiet=True
-            )
+        for blk, sub, sub_batch in block_problems(self, work, split):
+            prof = sub._profile_joint(sub_batch, start[:, blk.nuisances], tol=tol, max_iter=max_iter, quiet=True)
             total += prof.twice_nll
             theta[:, blk.nuisances] = prof.theta
             converged &= prof.converged
