@@ -91,7 +91,7 @@ def dask_executor(*, workers: int | None = None, scheduler: str | None = None) -
             yield client
         return
     cluster_cm = LocalCluster(  # type: ignore[no-untyped-call]
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     with cluster_cm as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
         log.info("running on a local Dask cluster of %d workers", workers)

@@ -240,7 +240,7 @@ def test_local_dask_cluster_equals_serial() -> None:
     grid = {"sin2_theta_w": np.linspace(0.15, 0.35, 12)}
     serial = profile_scan(EXPS, "weak_mixing", grid, chunk=4)
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         via_client = profile_scan(EXPS, "weak_mixing", grid, chunk=4, executor=client)
@@ -423,7 +423,7 @@ def test_polynomial_basis_scan_on_dask_equals_serial_bit_for_bit() -> None:
     grid = {"eps_ee_u": np.linspace(-0.5, 0.5, 12), "eps_ee_d": np.linspace(-0.5, 0.5, 12)}
     serial = profile_scan(("csi2021", "lar2020"), "nsi", grid, exact=False, chunk=72)
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         parallel = profile_scan(("csi2021", "lar2020"), "nsi", grid, exact=False, chunk=72, executor=client)

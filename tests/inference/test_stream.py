@@ -241,7 +241,7 @@ def test_thread_pool_equals_serial(tmp_path: Path) -> None:
 def test_dask_local_cluster_of_processes_is_identical(tmp_path: Path, serial41: stream.StreamResult) -> None:
     distributed = pytest.importorskip("dask.distributed")
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         parallel = stream_scan(EXPS, "nsi", GRID4, tmp_path / "d", chunk=41, executor=client, progress=False)
