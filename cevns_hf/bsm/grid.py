@@ -32,6 +32,7 @@ __all__ = [
     "MAX_GRID_POINTS_ENV",
     "check_grid",
     "check_grid_size",
+    "env_cap",
     "make_axis",
     "max_grid_points",
 ]
@@ -51,16 +52,21 @@ BYTES_PER_POINT = 2_000
 CHECK_BLOCK = 1 << 18
 
 
-def max_grid_points() -> int:
-    """The cap on the number of grid points: ``$CEVNS_HF_MAX_GRID_POINTS`` or :data:`DEFAULT_MAX_GRID_POINTS`."""
-    raw = os.environ.get(MAX_GRID_POINTS_ENV)
+def env_cap(name: str, default: int, example: str) -> int:
+    """A positive whole-number cap from the environment variable ``name`` (``default`` when unset or blank)."""
+    raw = os.environ.get(name)
     if raw is None or not raw.strip():
-        return DEFAULT_MAX_GRID_POINTS
+        return default
     text = raw.strip()
     if not text.isascii() or not text.isdigit() or int(text) < 1:
-        msg = f"{MAX_GRID_POINTS_ENV} = {raw!r} is not a positive whole number (e.g. 1000000)"
+        msg = f"{name} = {raw!r} is not a positive whole number (e.g. {example})"
         raise ConfigurationError(msg)
     return int(text)
+
+
+def max_grid_points() -> int:
+    """The cap on the number of grid points: ``$CEVNS_HF_MAX_GRID_POINTS`` or :data:`DEFAULT_MAX_GRID_POINTS`."""
+    return env_cap(MAX_GRID_POINTS_ENV, DEFAULT_MAX_GRID_POINTS, "1000000")
 
 
 def check_grid_size(sizes: Mapping[str, int], *, max_points: int | None = None) -> int:

@@ -61,7 +61,7 @@ from cevns_hf import detectors
 from cevns_hf._typing import FloatArray
 from cevns_hf._version import __version__
 from cevns_hf.bsm.family import Family, resolve_family
-from cevns_hf.bsm.grid import check_grid
+from cevns_hf.bsm.grid import check_grid, env_cap
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference.intervals import as_axis
 from cevns_hf.inference.profile import HypothesisLikelihood
@@ -108,14 +108,7 @@ Progress = bool | Literal["always"]
 
 def max_stream_points() -> int:
     """The cap on the points of a streamed grid: ``$CEVNS_HF_MAX_STREAM_POINTS`` or the default."""
-    raw = os.environ.get(MAX_STREAM_POINTS_ENV)
-    if raw is None or not raw.strip():
-        return DEFAULT_MAX_STREAM_POINTS
-    text = raw.strip()
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        msg = f"{MAX_STREAM_POINTS_ENV} = {raw!r} is not a positive whole number (e.g. 20000000)"
-        raise ConfigurationError(msg)
-    return int(text)
+    return env_cap(MAX_STREAM_POINTS_ENV, DEFAULT_MAX_STREAM_POINTS, "20000000")
 
 
 def _bytes_per_point(n_nuisances: int, theta_dtype: str) -> int:
