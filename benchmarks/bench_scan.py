@@ -33,9 +33,10 @@ Streamed scans (:func:`cevns_hf.inference.stream.stream_scan`, results written t
   process CPU time over wall time, shows what else ran) and on a local Dask cluster of 2 worker processes x 1 thread
   (``dask_seconds_1e5``), efficiency = serial_seconds_1e5 / (2 x dask_seconds_1e5). The cluster start-up
   and a warm-up task on every worker (building the likelihood there: templates, responses) are excluded
-  from ``dask_seconds_1e5`` and reported as ``dask_startup_seconds``; set-up in the driver is excluded from
-  both times. ``dask_stream_identical``: the two runs' arrays are equal bit for bit. (``dask_seconds`` keeps
-  its meaning above: the 100 x 100 scan on Dask.)
+  from ``dask_seconds_1e5`` and reported as ``dask_startup_seconds``; the workers start without Dask's
+  ``MALLOC_TRIM_THRESHOLD_`` (:func:`cevns_hf.inference.executors.worker_environ`); set-up in the driver is
+  excluded from both times. ``dask_stream_identical``: the two runs' arrays are equal bit for bit.
+  (``dask_seconds`` keeps its meaning above: the 100 x 100 scan on Dask.)
 
 ``BENCH_SCAN_QUICK=1`` shrinks every size (a smoke run of the script in about a minute; ``quick`` is then
 true in the output and the numbers mean nothing).
@@ -126,7 +127,10 @@ def _warm_up(n: int) -> float:
 
 
 def _dask_efficiency(tmp: Path) -> dict[str, Any]:
+    import dask
     from dask.distributed import Client, LocalCluster
+
+    from cevns_hf.inference.executors import worker_environ
 
     grid = _grid_4d(N_AXIS_DASK)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -136,6 +140,7 @@ def _dask_efficiency(tmp: Path) -> dict[str, Any]:
     _log(f"serial {serial.points} points: {serial.seconds:.1f} s (cpu/wall {cpu / serial.seconds:.2f})")
     t0 = time.perf_counter()
     with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environ()}),  # no MALLOC_TRIM_THRESHOLD_
         LocalCluster(n_workers=DASK_WORKERS, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
