@@ -47,7 +47,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -55,13 +55,14 @@ from scipy import special
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.inference import kernel
 from cevns_hf.inference.blocks import block_problems, blocks
 from cevns_hf.inference.groups import GroupKey, Groups, as_poi_values, expected_counts, jacobians, rates
 from cevns_hf.inference.interpolation import code4p_coefficients
 from cevns_hf.inference.newton import minimise
 from cevns_hf.templates.histograms import Sample, Templates
 
-__all__ = ["DEFAULT_BOUNDS", "NEUTRINO_SAMPLES", "Batch", "Likelihood", "Profile", "code4p_coefficients"]
+__all__ = ["DEFAULT_BOUNDS", "NEUTRINO_SAMPLES", "Batch", "Engine", "Likelihood", "Profile", "code4p_coefficients"]
 
 
 def __dir__() -> list[str]:
@@ -72,6 +73,8 @@ log = logging.getLogger(__name__)
 
 #: Samples that depend on the hypothesis (everything else is a fixed background).
 NEUTRINO_SAMPLES = ("cevns", "es")
+#: The profile engines: compiled row by row (:mod:`cevns_hf.inference.kernel`), or the batched numpy reference.
+Engine = Literal["compiled", "numpy"]
 #: pyhf's default bounds of a histosys parameter.
 DEFAULT_BOUNDS = (-5.0, 5.0)
 
@@ -379,6 +382,7 @@ class Likelihood:
         tol: float = 1e-10,
         max_iter: int = 100,
         quiet: bool = False,
+        engine: Engine = "compiled",
     ) -> Profile:
         """Minimise twice_nll over every nuisance (and the POIs unless fixed) at each of the H rows.
 
@@ -396,6 +400,9 @@ class Likelihood:
                 its minimum) of the free parameters is below ``tol``.
             max_iter: iterations at most.
             quiet: do not log rows that did not converge (the caller handles them, e.g. with other starts).
+            engine: ``"compiled"``, the row-by-row kernels of :mod:`cevns_hf.inference.kernel` (the numpy engine
+                where numba is missing), or ``"numpy"``, the batched reference
+                (:func:`cevns_hf.inference.newton.minimise`); both run the same algorithm.
 
         Returns:
             The minimum twice_nll, nuisances (and POIs: (H,) for one, (H, J) for more), convergence flags and
@@ -404,13 +411,15 @@ class Likelihood:
         free = batch.has_poi and mu is None
         if free:
             return self._profile_joint(
-                batch, theta0, mu0=mu0, poi_bounds=poi_bounds, tol=tol, max_iter=max_iter, quiet=quiet
+                batch, theta0, mu0=mu0, poi_bounds=poi_bounds, tol=tol, max_iter=max_iter, quiet=quiet, engine=engine
             )
         work = self._fixed_mu(batch, mu)
         n_k = len(self.nuisances)
         split = blocks(work.parts, self.shapes, n_k)
         if len(split) < 2:
-            return self._profile_joint(work, theta0, tol=tol, max_iter=max_iter, quiet=quiet, mu_value=mu)
+            return self._profile_joint(
+                work, theta0, tol=tol, max_iter=max_iter, quiet=quiet, mu_value=mu, engine=engine
+            )
         h = work.size
         start = np.zeros(n_k) if theta0 is None else np.asarray(theta0, dtype=float)
         if start.ndim == 2:
@@ -419,7 +428,9 @@ class Likelihood:
         total, theta = np.zeros(h), np.zeros((h, n_k))
         converged, iterations = np.ones(h, dtype=bool), np.zeros(h, dtype=np.int64)
         for blk, sub, sub_batch in block_problems(self, work, split):
-            prof = sub._profile_joint(sub_batch, start[:, blk.nuisances], tol=tol, max_iter=max_iter, quiet=True)
+            prof = sub._profile_joint(
+                sub_batch, start[:, blk.nuisances], tol=tol, max_iter=max_iter, quiet=True, engine=engine
+            )
             total += prof.twice_nll
             theta[:, blk.nuisances] = prof.theta
             converged &= prof.converged
@@ -440,6 +451,7 @@ class Likelihood:
         max_iter: int = 100,
         quiet: bool = False,
         mu_value: float | FloatArray | None = None,
+        engine: Engine = "compiled",
     ) -> Profile:
         """:meth:`profile` of all channels together (the arguments are :meth:`profile`'s; ``mu_value``: the fixed
         POIs to report when the batch was folded)."""
@@ -476,7 +488,22 @@ class Likelihood:
                 return self._twice_nll(b, self.expected(b, x[:, :n_k], x[:, n_k:]), x[:, :n_k])
             return self.twice_nll(b, x)
 
-        best = minimise(evaluate, value, x0, lower, upper, tol=tol, max_iter=max_iter, restart=restart)
+        if engine == "compiled" and kernel.available:
+            best = kernel.minimise_rows(
+                kernel.pack(work.parts, n_k, n_j, self.n_bins),
+                x0,
+                lower,
+                upper,
+                n_k=n_k,
+                data=self.observed if work.data is None else work.data,
+                aux=work.aux,
+                constant=self.constant if work.constant is None else work.constant,
+                tol=tol,
+                max_iter=max_iter,
+                restart=restart,
+            )
+        else:
+            best = minimise(evaluate, value, x0, lower, upper, tol=tol, max_iter=max_iter, restart=restart)
         if not quiet and not np.all(best.converged):
             log.warning("the profile did not converge at %d of %d rows", int(np.sum(~best.converged)), h)
         if free:

@@ -47,9 +47,9 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from cevns_hf import detectors
+from cevns_hf._threads import one_blas_thread
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm.family import Family, resolve_family
 from cevns_hf.bsm.grid import check_grid
@@ -61,7 +61,6 @@ from cevns_hf.inference.intervals import DEFAULT_LEVELS, as_axis, is_geometric, 
 from cevns_hf.inference.profile import HypothesisLikelihood
 from cevns_hf.inference.results import ScanResult
 from cevns_hf.workspace.hypothesis import Experiments
-from cevns_hf.workspace.patchset import grid_points
 
 __all__ = ["profile_scan"]
 
@@ -182,7 +181,7 @@ def _run_task(task: _Task) -> _TaskResult:
     numpy's BLAS runs on one thread here, as in a Dask worker, so that a chunk gives the same bits in the
     driver and in any worker (a multi-threaded matrix product may sum in another order, ~1e-12 in 2NLL).
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _run_task_body(task)
 
 
@@ -343,8 +342,8 @@ def profile_scan(
     likelihood = model.likelihood
 
     names = tuple(axes)
-    pts = grid_points({k: v.tolist() for k, v in axes.items()})
-    matrix = np.array([[p[k] for k in names] for p in pts], dtype=float).reshape(len(pts), len(names))
+    mesh = np.meshgrid(*axes.values(), indexing="ij")  # every combination, the last axis fastest
+    matrix = np.stack([m.ravel() for m in mesh], axis=1).astype(float)
     tasks = [
         _Task(
             model=model,
@@ -355,9 +354,9 @@ def profile_scan(
             refine=refine_iterations,
             starts=profile_starts,
         )
-        for lo in range(0, len(pts), chunk)
+        for lo in range(0, matrix.shape[0], chunk)
     ]
-    log.info("scan of %s over %s: %d points in %d chunks", fam.name, list(names), len(pts), len(tasks))
+    log.info("scan of %s over %s: %d points in %d chunks", fam.name, list(names), matrix.shape[0], len(tasks))
     results = map_tasks(executor, _run_task, tasks)
     shape = tuple(v.size for v in axes.values())
     n_k = len(likelihood.nuisances)

@@ -46,7 +46,6 @@ import operator
 import os
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -55,9 +54,9 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from cevns_hf import detectors
+from cevns_hf._threads import one_blas_thread
 from cevns_hf._typing import FloatArray
 from cevns_hf._version import __version__
 from cevns_hf.bsm.family import Family, resolve_family
@@ -159,30 +158,6 @@ class _ChunkResult:
     converged: np.ndarray  # (n,) bool
 
 
-class _OneBlasThread:
-    """Hold numpy's BLAS at one thread while any task of this process runs (reference-counted, so that
-    tasks on a thread pool never restore the default under each other)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._limiter: Any = None
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._users == 0:
-                self._limiter = threadpool_limits(limits=1, user_api="blas")
-            self._users += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._users == 0 and self._limiter is not None:
-                self._limiter.restore_original_limits()
-                self._limiter = None
-
-
-_ONE_BLAS_THREAD = _OneBlasThread()
 
 
 def _run_chunk(chunk: _Chunk, model: HypothesisLikelihood) -> _ChunkResult:
@@ -190,7 +165,7 @@ def _run_chunk(chunk: _Chunk, model: HypothesisLikelihood) -> _ChunkResult:
     shape = tuple(axis.size for axis in chunk.axes)
     index = np.unravel_index(np.arange(chunk.start, chunk.stop), shape)
     values = {name: axis[i] for name, axis, i in zip(chunk.names, chunk.axes, index, strict=True)}
-    with _ONE_BLAS_THREAD:  # the same BLAS summation order in every process
+    with one_blas_thread():  # the same BLAS summation order in every process
         nll, theta, conv = model.evaluate(values, model.theta0, batch=chunk.batch)
     return _ChunkResult(
         chunk.start,
@@ -640,7 +615,7 @@ def stream_scan(
     total, kind, target = plan.total, plan.kind, plan.target
 
     t0 = time.perf_counter()
-    with _ONE_BLAS_THREAD:
+    with one_blas_thread():
         model = HypothesisLikelihood.build(
             dets, fam, fixed=fixed_values, without_es=without_es, linear_norms=linear_norms
         )

@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from threadpoolctl import threadpool_limits
 
+from cevns_hf._threads import one_blas_thread
 from cevns_hf._typing import FloatArray
 from cevns_hf.bsm.family import Family
 from cevns_hf.detectors.base import Detector
@@ -284,7 +284,7 @@ def build_basis(
     x = _valid_points(family, names, fixed_values, (lo, hi), n_fit + n_check, rng)
     center, half = 0.5 * (hi + lo), 0.5 * (hi - lo)
     # one BLAS thread: the same bits in every process (a Dask worker, the driver), whatever its thread pool
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         values = {v: x[:, j] for j, v in enumerate(names)}
         engine = engine_neutrino_samples(detector, family, values, fixed=fixed_values)
         matrix, blocks = _flatten(engine)
