@@ -9,6 +9,14 @@ Prints ONE JSON line on stdout (progress goes to stderr):
 * ``points``, ``seconds``: a 100 x 100 NSI scan (eps_ee_u x eps_ee_d over [-0.5, 0.5]^2) of CsI 2021 + LAr
   2020 with all 17 nuisances profiled, by :func:`cevns_hf.inference.scan.profile_scan` in one process (the detector
   set-up, ``setup_seconds``, is done before and not timed); ``seconds_per_point``.
+* ``warmup_seconds``: a 4 x 4 scan before, which compiles the engine's kernels (numba; or loads them from its
+  cache). ``engine_threads``: the threads the compiled engine uses (all CPUs of the process unless
+  ``CEVNS_HF_THREADS`` says otherwise).
+* ``evaluate_seconds_compiled``, ``evaluate_seconds_compiled_1thread``, ``evaluate_seconds_numpy``: the same 10^4
+  points profiled by :meth:`~cevns_hf.inference.profile.HypothesisLikelihood.evaluate` with the compiled engine,
+  on all threads and on one, and with the numpy reference engine; ``compiled_speedup_vs_numpy_engine`` their
+  ratio (all threads), ``max_abs_twice_nll_diff_compiled_vs_numpy`` the largest difference of the minima,
+  ``threads_identical`` whether one and all threads give the same bits.
 * ``dask_seconds`` / ``dask_identical``: the same scan on a local Dask cluster of ``dask_workers`` processes
   (cluster start-up included) and whether its Delta chi2 equals the serial one bit for bit.
 * ``max_abs_delta_chi2_diff``: largest |Delta chi2(scan) - Delta chi2(pyhf)| over ``compared_points`` random
@@ -29,8 +37,8 @@ Streamed scans (:func:`cevns_hf.inference.stream.stream_scan`, results written t
   ``converged_fraction_4d`` and ``best_fit_4d`` describe the result. ``BENCH_SCAN_4D_N=20`` scans 20^4 instead
   (to extrapolate before committing an hour).
 * ``dask_efficiency``: a 4D NSI grid of 18^4 = 104,976 points (``dask_points``) scanned serially
-  (``serial_seconds_1e5``; streamed chunks run BLAS on one thread, and ``serial_cpu_per_wall_1e5``, the
-  process CPU time over wall time, shows what else ran) and on a local Dask cluster of 2 worker processes x 1 thread
+  (``serial_seconds_1e5``; streamed chunks run BLAS and the compiled engine on one thread, and
+  ``serial_cpu_per_wall_1e5``, the process CPU time over wall time, shows what else ran) and on a local Dask cluster of 2 worker processes x 1 thread
   (``dask_seconds_1e5``), efficiency = serial_seconds_1e5 / (2 x dask_seconds_1e5). The cluster start-up
   and a warm-up task on every worker (building the likelihood there: templates, responses) are excluded
   from ``dask_seconds_1e5`` and reported as ``dask_startup_seconds``; the workers start without Dask's
@@ -44,6 +52,7 @@ true in the output and the numbers mean nothing).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -51,6 +60,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -60,6 +70,7 @@ import pyhf
 
 from cevns_hf import detectors
 from cevns_hf.bsm.family import Hypothesis
+from cevns_hf.inference.kernel.newton import THREADS_ENV, threads
 from cevns_hf.inference.profile import HypothesisLikelihood
 from cevns_hf.inference.scan import profile_scan
 from cevns_hf.inference.stream import stream_scan
@@ -93,6 +104,43 @@ def _pyhf_twice_nll(point: dict[str, float]) -> float:
 
 def _grid_4d(n: int) -> dict[str, np.ndarray]:
     return {name: np.linspace(-0.5, 0.5, n) for name in AXES_4D}
+
+
+@contextlib.contextmanager
+def _engine_threads(n: int | None) -> Iterator[None]:
+    """Run the compiled engine on n threads (None: its default) inside the block."""
+    previous = os.environ.pop(THREADS_ENV, None)
+    if n is not None:
+        os.environ[THREADS_ENV] = str(n)
+    try:
+        yield
+    finally:
+        os.environ.pop(THREADS_ENV, None)
+        if previous is not None:
+            os.environ[THREADS_ENV] = previous
+
+
+def _engine_comparison(grid: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The 100 x 100 points profiled by the compiled engine (on all threads, and on one) and by the numpy engine."""
+    model = HypothesisLikelihood.build(EXPERIMENTS, FAMILY)
+    mesh = np.meshgrid(*grid.values(), indexing="ij")
+    values = {k: m.ravel() for k, m in zip(grid, mesh, strict=True)}
+    out: dict[str, Any] = {"engine_threads": threads()}
+    runs = {}
+    for label, engine, n_threads in (("compiled", "compiled", None), ("compiled_1thread", "compiled", 1),
+                                     ("numpy", "numpy", None)):  # fmt: skip
+        with _engine_threads(n_threads):
+            t0 = time.perf_counter()
+            runs[label] = model.evaluate(values, engine=engine)
+            out[f"evaluate_seconds_{label}"] = round(time.perf_counter() - t0, 3)
+        _log(f"evaluate ({label}): {out[f'evaluate_seconds_{label}']} s")
+    both = runs["compiled"][2] & runs["numpy"][2]
+    out["compiled_speedup_vs_numpy_engine"] = round(out["evaluate_seconds_numpy"] / out["evaluate_seconds_compiled"], 1)
+    out["max_abs_twice_nll_diff_compiled_vs_numpy"] = float(
+        np.max(np.abs(runs["compiled"][0] - runs["numpy"][0])[both])
+    )
+    out["threads_identical"] = bool(np.array_equal(runs["compiled"][0], runs["compiled_1thread"][0]))
+    return out
 
 
 def _progress() -> bool:
@@ -134,7 +182,8 @@ def _dask_efficiency(tmp: Path) -> dict[str, Any]:
 
     grid = _grid_4d(N_AXIS_DASK)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-    serial = stream_scan(EXPERIMENTS, FAMILY, grid, tmp / "serial", chunk=CHUNK, progress=_progress())
+    with _engine_threads(1):  # one worker: one core
+        serial = stream_scan(EXPERIMENTS, FAMILY, grid, tmp / "serial", chunk=CHUNK, progress=_progress())
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
     _log(f"serial {serial.points} points: {serial.seconds:.1f} s (cpu/wall {cpu / serial.seconds:.2f})")
@@ -175,9 +224,15 @@ def main() -> None:
     setup_s = time.perf_counter() - t0
     _log(f"setup: {setup_s:.2f} s")
 
+    t0 = time.perf_counter()  # compiles the engine's kernels (or loads them from numba's cache)
+    profile_scan(EXPERIMENTS, FAMILY, {k: v[::25] for k, v in grid.items()}, exact=False)
+    warmup_s = time.perf_counter() - t0
+    _log(f"warm-up (kernels compiled or loaded): {warmup_s:.2f} s")
+
     t0 = time.perf_counter()
     result = profile_scan(EXPERIMENTS, FAMILY, grid, exact=False)  # the grid itself
     seconds = time.perf_counter() - t0
+    engine = _engine_comparison(grid)
     t0 = time.perf_counter()
     refined = profile_scan(EXPERIMENTS, FAMILY, grid)  # the grid plus contours solved on the surface
     exact_seconds = time.perf_counter() - t0 - seconds
@@ -233,6 +288,8 @@ def main() -> None:
                 "seconds": round(seconds, 3),
                 "seconds_per_point": per_point,
                 "setup_seconds": round(setup_s, 3),
+                "warmup_seconds": round(warmup_s, 3),
+                **engine,
                 "max_abs_delta_chi2_diff": float(max(delta_diffs)),
                 "max_abs_twice_nll_diff": float(max(nll_diffs)),
                 "compared_points": N_COMPARED,

@@ -20,7 +20,7 @@ from cevns_hf.bsm.family import Family, resolve_family
 from cevns_hf.detectors.base import Detector
 from cevns_hf.inference.groups import Groups
 from cevns_hf.inference.interpolation import Code4
-from cevns_hf.inference.likelihood import NEUTRINO_SAMPLES, Batch, Likelihood
+from cevns_hf.inference.likelihood import NEUTRINO_SAMPLES, Batch, Engine, Likelihood
 from cevns_hf.templates.basis import BasisError, Box, cached_basis, fitting_box
 from cevns_hf.templates.batch import grid_neutrino_samples
 from cevns_hf.templates.histograms import Sample
@@ -103,6 +103,7 @@ class HypothesisLikelihood:
         *,
         batch: int = 512,
         warm: bool = True,
+        engine: Engine = "compiled",
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Profiled -2 ln L, nuisances and convergence flags at m hypotheses.
 
@@ -118,6 +119,7 @@ class HypothesisLikelihood:
             theta0: starting nuisances, (K,) or (m, K); default :attr:`theta0`.
             batch: hypotheses profiled together.
             warm: warm starts from neighbouring points.
+            engine: the profile engine (:meth:`~cevns_hf.inference.likelihood.Likelihood.profile`).
 
         Returns:
             (twice_nll (m,), theta (m, K), converged (m,)).
@@ -151,7 +153,7 @@ class HypothesisLikelihood:
                         for d in self.detectors
                     ]
                     b = self.likelihood.batch(samples)
-                prof = self.likelihood.profile(b, start[rows])
+                prof = self.likelihood.profile(b, start[rows], engine=engine)
                 nll[rows], theta[rows], conv[rows] = prof.twice_nll, prof.theta, prof.converged
             done[todo] = True
         return nll, theta, conv

@@ -10,6 +10,7 @@ import pytest
 from cevns_hf import detectors
 from cevns_hf.bsm.family import Hypothesis, get_family
 from cevns_hf.detectors import get_detector
+from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference import assemble, kernel
 from cevns_hf.inference.kernel import layout, model, newton
 from cevns_hf.inference.likelihood import Batch, Likelihood, Profile
@@ -151,3 +152,26 @@ def test_merged_groups_reproduce_the_expected_counts(nsi: HypothesisLikelihood) 
         model.rates.py_func(theta[h], n_k, packed.merged, merged_rows, tuple(scratch), False)
         expected = lik.expected(batch.take(np.array([h])), theta[h : h + 1])[0]
         np.testing.assert_allclose(scratch[1], expected, rtol=1e-12)
+
+
+def test_results_do_not_depend_on_the_number_of_threads(
+    nsi: HypothesisLikelihood, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(4)
+    values = {"eps_ee_u": rng.uniform(-0.5, 0.5, 256), "eps_ee_d": rng.uniform(-0.5, 0.5, 256)}
+    rows, to_poi = nsi._basis_rows(values)
+    batch = rows.fold(to_poi(values))
+    runs = []
+    for n in ("1", "3"):
+        monkeypatch.setenv(newton.THREADS_ENV, n)
+        assert newton.threads() == int(n)
+        runs.append(nsi.likelihood.profile(batch, nsi.theta0))
+    np.testing.assert_array_equal(runs[0].twice_nll, runs[1].twice_nll)
+    np.testing.assert_array_equal(runs[0].theta, runs[1].theta)
+
+
+@pytest.mark.parametrize("raw", ["0", "-2", "two", "1.5"])
+def test_a_bad_thread_count_is_refused(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv(newton.THREADS_ENV, raw)
+    with pytest.raises(ConfigurationError, match=rf"CEVNS_HF_THREADS must be a positive integer.*got '{raw}'"):
+        newton.threads()
