@@ -38,13 +38,13 @@ Streamed scans (:func:`cevns_hf.inference.stream.stream_scan`, results written t
   (to extrapolate before committing an hour).
 * ``dask_efficiency``: a 4D NSI grid of 18^4 = 104,976 points (``dask_points``) scanned serially
   (``serial_seconds_1e5``; streamed chunks run BLAS and the compiled engine on one thread, and
-  ``serial_cpu_per_wall_1e5``, the process CPU time over wall time, shows what else ran) and on a local Dask cluster of 2 worker processes x 1 thread
-  (``dask_seconds_1e5``), efficiency = serial_seconds_1e5 / (2 x dask_seconds_1e5). The cluster start-up
-  and a warm-up task on every worker (building the likelihood there: templates, responses) are excluded
-  from ``dask_seconds_1e5`` and reported as ``dask_startup_seconds``; the workers start without Dask's
-  ``MALLOC_TRIM_THRESHOLD_`` (:func:`cevns_hf.inference.executors.worker_environ`); set-up in the driver is
-  excluded from both times. ``dask_stream_identical``: the two runs' arrays are equal bit for bit.
-  (``dask_seconds`` keeps its meaning above: the 100 x 100 scan on Dask.)
+  ``serial_cpu_per_wall_1e5``, the process CPU time over wall time, shows what else ran) and on a local Dask
+  cluster of 2 worker processes x 1 thread (``dask_seconds_1e5``), efficiency = serial_seconds_1e5 / (2 x
+  dask_seconds_1e5). The cluster start-up and a warm-up task on every worker (building the likelihood there:
+  templates, responses) are excluded from ``dask_seconds_1e5`` and reported as ``dask_startup_seconds``; the
+  workers start without Dask's ``MALLOC_TRIM_THRESHOLD_`` (:func:`cevns_hf.inference.executors.worker_environ`);
+  set-up in the driver is excluded from both times. ``dask_stream_identical``: the two runs' arrays are equal bit
+  for bit. (``dask_seconds`` keeps its meaning above: the 100 x 100 scan on Dask.)
 
 ``BENCH_SCAN_QUICK=1`` shrinks every size (a smoke run of the script in about a minute; ``quick`` is then
 true in the output and the numbers mean nothing).
