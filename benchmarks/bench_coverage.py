@@ -31,7 +31,10 @@ Each coverage is printed with its binomial error (``*_err``): sqrt(p (1 - p) / n
 the toy rate of the FC construction (each toy fitted at the tested value and freely), and
 ``pyhf_seconds_per_toy_fit`` times the same fixed-POI fit of one toy by ``pyhf.infer.mle.fixed_poi_fit`` on the
 workspace of that hypothesis (the slower reference), ``speedup_vs_pyhf_toy_fits`` their ratio counting the fits
-per toy. ``BENCH_COVERAGE_QUICK=1`` shrinks the numbers for a smoke run.
+per toy. ``fc_construction_seconds``: a whole Feldman-Cousins construction,
+:func:`cevns_hf.inference.feldman_cousins.feldman_cousins` of the nu_mu charge radius on [-120, 60] with 100 grid
+points x 1000 toys (``fc_construction_points``, ``fc_construction_toys``), on ``engine_threads`` threads of the
+compiled engine. ``BENCH_COVERAGE_QUICK=1`` shrinks the numbers for a smoke run.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from cevns_hf.inference.feldman_cousins import critical_values, fc_statistic, free_fit_starts
+from cevns_hf.inference.feldman_cousins import critical_values, fc_statistic, feldman_cousins, free_fit_starts
+from cevns_hf.inference.kernel.newton import threads
 from cevns_hf.inference.profile import HypothesisLikelihood
 
 EXPERIMENTS = ("csi2021", "lar2020")
@@ -54,6 +58,8 @@ QUICK = os.environ.get("BENCH_COVERAGE_QUICK") == "1"
 N_PSEUDO = 40 if QUICK else 500
 N_TOYS = 40 if QUICK else 100
 N_CURVE = 41
+FC_POINTS = 10 if QUICK else 100
+FC_TOYS = 100 if QUICK else 1000
 SEED = 20261202
 CASES: dict[str, dict[str, Any]] = {
     "magnetic_moment_mu_boundary": {
@@ -161,8 +167,29 @@ def _pyhf_toy_fit_seconds() -> float:
     return float(np.median(times))
 
 
+def fc_construction() -> dict[str, Any]:
+    """Time a full Feldman-Cousins construction: the nu_mu charge radius on [-120, 60] (both minima), 100 grid
+    points x 1000 toys (kernels compiled before, by the coverage cases)."""
+    model = HypothesisLikelihood.build(EXPERIMENTS, "charge_radius")
+    grid = {"r2_mumu": np.linspace(-120.0, 60.0, FC_POINTS)}
+    t0 = time.perf_counter()
+    result = feldman_cousins(model, grid, n_toys=FC_TOYS, seed=SEED, progress=sys.stderr.isatty())
+    seconds = time.perf_counter() - t0
+    _log(
+        f"FC construction: {FC_POINTS} points x {FC_TOYS} toys in {seconds:.1f} s; 1 sigma {result.intervals('1sigma')}"
+    )
+    return {
+        "fc_construction_points": FC_POINTS,
+        "fc_construction_toys": FC_TOYS,
+        "fc_construction_seconds": round(seconds, 2),
+        "fc_construction_toys_per_second": round(FC_POINTS * FC_TOYS / result.seconds, 1),
+        "engine_threads": threads(),
+    }
+
+
 def main() -> None:
     cases = {name: run_case(name, case) for name, case in CASES.items()}
+    construction = fc_construction()
     pyhf_fit = _pyhf_toy_fit_seconds()
     rate = float(np.mean([c["fc_toys_per_second"] for c in cases.values()]))
     print(
@@ -173,6 +200,7 @@ def main() -> None:
                 "pyhf_seconds_per_toy_fit": round(pyhf_fit, 4),
                 # one of our toys = one fit at the tested value + 1-3 free fits; pyhf: the fixed fit alone
                 "speedup_vs_pyhf_toy_fits": round(pyhf_fit * rate, 1),
+                **construction,
                 "quick": QUICK,
             }
         )
