@@ -19,12 +19,13 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from cevns_hf._identity_cache import IdentityCache
 from cevns_hf._typing import FloatArray
 from cevns_hf.inference.groups import Groups
 from cevns_hf.inference.interpolation import Code4
@@ -32,7 +33,7 @@ from cevns_hf.inference.interpolation import Code4
 if TYPE_CHECKING:
     from cevns_hf.inference.likelihood import Batch, Likelihood
 
-__all__ = ["Block", "block_problems", "blocks", "data_constant", "restrict"]
+__all__ = ["Block", "block_problems", "blocks", "data_constant", "restrict", "structure_key"]
 
 
 def __dir__() -> list[str]:
@@ -51,8 +52,27 @@ class Block:
     channels: tuple[int, ...]
 
 
+#: Per-part structures of one-row parts (their support, their restriction to a block), by array identity.
+_STRUCTURES: IdentityCache[Any] = IdentityCache(size=64)
+
+
+def structure_key(part: Groups) -> tuple[tuple[object, ...], tuple[int, ...]]:
+    """The objects (by identity) and shapes (by value) that fix a part's structure: everything but its row
+    weights (empty POI exponents, which folding makes anew, count by their shape)."""
+    objects = (part.nominal, part.s, part.a, part.code4, part.active)
+    return ((*objects, part.powers), ()) if part.powers.size else (objects, part.powers.shape)
+
+
 def _support(part: Groups, cuts: Sequence[slice], n_k: int) -> npt.NDArray[np.bool_]:
-    """(C, K): whether nuisance k acts on a bin of channel c through this part."""
+    """(C, K): whether nuisance k acts on a bin of channel c through this part (cached for one-row parts)."""
+    if part.nominal.shape[0] == 1:
+        objects, shape = structure_key(part)
+        extra = ("support", shape, tuple((c.start, c.stop) for c in cuts), n_k)
+        return _STRUCTURES.get(objects, extra, lambda: _find_support(part, cuts, n_k))
+    return _find_support(part, cuts, n_k)
+
+
+def _find_support(part: Groups, cuts: Sequence[slice], n_k: int) -> npt.NDArray[np.bool_]:
     out = np.zeros((len(cuts), n_k), dtype=bool)
     idx = np.arange(n_k)[part.nuisance_index()]
     gi, ki, _ = part.code4.pairs
@@ -101,6 +121,20 @@ def blocks(parts: Sequence[Groups], shapes: Sequence[tuple[int, ...]], n_k: int)
 
 def restrict(part: Groups, block: Block, n_k: int) -> Groups | None:
     """The part on a block's bins and nuisances (its groups without counts there dropped); None when empty."""
+    if part.nominal.shape[0] > 1:
+        found = _restrict(part, block, n_k)
+        return None if found is None else found[0]
+    objects, shape = structure_key(part)
+    extra = ("restrict", shape, block.bins.tobytes(), block.nuisances.tobytes(), n_k)
+    cached = _STRUCTURES.get(objects, extra, lambda: _restrict(replace(part, coef=None), block, n_k))
+    if cached is None:
+        return None
+    sub, g = cached
+    return sub if part.coef is None else replace(sub, coef=part.coef[:, g])
+
+
+def _restrict(part: Groups, block: Block, n_k: int) -> tuple[Groups, IntArray] | None:
+    """:func:`restrict`, and the groups kept."""
     bins, nuis = block.bins, block.nuisances
     where = np.full(n_k, -1, dtype=np.intp)
     where[nuis] = np.arange(nuis.size)
@@ -114,7 +148,7 @@ def restrict(part: Groups, block: Block, n_k: int) -> Groups | None:
     if g.size == 0:
         return None
     code4 = Code4(part.code4.log_hi[g][:, nuis], part.code4.log_lo[g][:, nuis], part.code4.coef[g][:, nuis])
-    return replace(
+    sub = replace(
         part,
         nominal=np.ascontiguousarray(nominal[:, g]),
         s=np.ascontiguousarray(s[:, g]),
@@ -124,6 +158,7 @@ def restrict(part: Groups, block: Block, n_k: int) -> Groups | None:
         coef=None if part.coef is None else part.coef[:, g],
         active=where[full[keep_k]],
     )
+    return sub, g
 
 
 def block_problems(lik: Likelihood, work: Batch, split: Sequence[Block]) -> Iterator[tuple[Block, Likelihood, Batch]]:

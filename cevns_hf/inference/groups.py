@@ -151,7 +151,7 @@ class Groups:
         if mu is None:
             msg = "these groups depend on a POI: give its value"
             raise ValueError(msg)
-        return base * _monomials(self.powers, mu)[0]
+        return base * np.prod(mu[:, None, :] ** self.powers[None, :, :].astype(float), axis=2)
 
     def fold(self, mu: FloatArray) -> Groups:
         """The groups with the POIs fixed at ``mu`` ((H, J) or (1, J)): the monomials move into :attr:`coef`."""

@@ -158,8 +158,6 @@ class _ChunkResult:
     converged: np.ndarray  # (n,) bool
 
 
-
-
 def _run_chunk(chunk: _Chunk, model: HypothesisLikelihood) -> _ChunkResult:
     """Profile every nuisance at the chunk's points (made here from the axes), as :func:`profile_scan` does."""
     shape = tuple(axis.size for axis in chunk.axes)

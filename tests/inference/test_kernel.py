@@ -175,3 +175,15 @@ def test_a_bad_thread_count_is_refused(monkeypatch: pytest.MonkeyPatch, raw: str
     monkeypatch.setenv(newton.THREADS_ENV, raw)
     with pytest.raises(ConfigurationError, match=rf"CEVNS_HF_THREADS must be a positive integer.*got '{raw}'"):
         newton.threads()
+
+
+def test_structures_kept_between_folds_take_the_new_row_weights(nsi: HypothesisLikelihood) -> None:
+    """Blocks, restrictions and layouts are kept by array identity; each fold's own weights must be used."""
+    rows, to_poi = nsi._basis_rows({k: np.linspace(-0.5, 0.5, 20) for k in ("eps_ee_u", "eps_ee_d")})
+    lik = nsi.likelihood
+    for u, d in ((0.3, -0.2), (-0.4, 0.1), (0.3, -0.2)):
+        values = {"eps_ee_u": np.full(3, u), "eps_ee_d": np.full(3, d)}
+        fast = lik.profile(rows.fold(to_poi(values)), nsi.theta0)
+        fresh = lik.profile(nsi._basis_rows({k: np.linspace(-0.5, 0.5, 20) for k in values})[0].fold(to_poi(values)),
+                            nsi.theta0, engine="numpy")  # fmt: skip
+        np.testing.assert_allclose(fast.twice_nll, fresh.twice_nll, rtol=0, atol=1e-8)

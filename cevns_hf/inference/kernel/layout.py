@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from cevns_hf._identity_cache import IdentityCache
 from cevns_hf._typing import FloatArray
+from cevns_hf.inference.blocks import structure_key
 
 if TYPE_CHECKING:
     from cevns_hf.inference.groups import Groups
@@ -53,8 +55,7 @@ def _source(parts: list[Groups], n_k: int, n_b: int, keys: dict[Any, int], entri
         zi = np.zeros(0, dtype=np.intp)
         return z, z, z, np.zeros(1, dtype=np.intp), np.ones((1, 0)), zi, zi
     rows = max(int(p.nominal.shape[0]) for p in parts)
-    crow = max(1 if p.coef is None else int(p.coef.shape[0]) for p in parts)
-    noms, ss, aas, counts, coefs, gmap, qmap = [], [], [], [], [], [], []
+    noms, ss, aas, counts, gmap, qmap = [], [], [], [], [], []
     for p in parts:
         g_n = int(p.s.shape[1])
         noms.append(np.broadcast_to(p.nominal, (rows, *p.nominal.shape[1:])))
@@ -64,7 +65,6 @@ def _source(parts: list[Groups], n_k: int, n_b: int, keys: dict[Any, int], entri
         ss.append(np.broadcast_to(p.s[:, gi, ai], (rows, gi.size, n_b)))
         aas.append(np.broadcast_to(p.a[:, gi, ai], (rows, gi.size, n_b)))
         counts.append(np.bincount(gi, minlength=g_n))
-        coefs.append(np.broadcast_to(np.ones((1, g_n)) if p.coef is None else p.coef, (crow, g_n)))
         gp, kp, _ = p.code4.pairs
         for g in range(g_n):
             sel = gp == g
@@ -82,7 +82,7 @@ def _source(parts: list[Groups], n_k: int, n_b: int, keys: dict[Any, int], entri
         np.ascontiguousarray(np.concatenate(ss, axis=1), dtype=float),
         np.ascontiguousarray(np.concatenate(aas, axis=1), dtype=float),
         np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.intp),
-        np.ascontiguousarray(np.concatenate(coefs, axis=1), dtype=float),
+        _row_weights(parts),
         np.asarray(gmap, dtype=np.intp),
         np.asarray(qmap, dtype=np.intp),
     )
@@ -120,8 +120,40 @@ def _merged(
     ), renumber
 
 
+#: Layouts of batches made of one-row parts, by the identity of their arrays (only the row weights change).
+_LAYOUTS: IdentityCache[KernelParts] = IdentityCache(size=32)
+
+
+def _row_weights(parts: list[Groups]) -> FloatArray:
+    """The parts' row weights side by side, (R_c, G) (1 for a part without)."""
+    crow = max(1 if p.coef is None else int(p.coef.shape[0]) for p in parts)
+    return np.ascontiguousarray(
+        np.concatenate(
+            [np.broadcast_to(np.ones((1, p.s.shape[1])) if p.coef is None else p.coef, (crow, p.s.shape[1]))
+             for p in parts],
+            axis=1,
+        ),
+        dtype=float,
+    )  # fmt: skip
+
+
 def pack(parts: tuple[Groups, ...], n_k: int, n_j: int, n_b: int) -> KernelParts:
-    """The batch's parts in the kernels' layout: the one-row parts, the H-row parts and their merged groups."""
+    """The batch's parts in the kernels' layout: the one-row parts, the H-row parts and their merged groups.
+
+    A batch of one-row parts (a polynomial basis, folded at many points) keeps its layout between calls; only its
+    row weights are new.
+    """
+    if parts and all(p.nominal.shape[0] == 1 for p in parts):
+        keys = [structure_key(p) for p in parts]
+        objects = [obj for key in keys for obj in key[0]]
+        extra = (tuple(key[1] for key in keys), n_k, n_j, n_b)
+        layout = _LAYOUTS.get(objects, extra, lambda: _pack(parts, n_k, n_j, n_b))
+        one = layout.sources[0]
+        return replace(layout, sources=((*one[:4], _row_weights(list(parts)), *one[5:]), layout.sources[1]))
+    return _pack(parts, n_k, n_j, n_b)
+
+
+def _pack(parts: tuple[Groups, ...], n_k: int, n_j: int, n_b: int) -> KernelParts:
     keys: dict[Any, int] = {}
     entries: dict[tuple[int, int], int] = {}
     code4: list[FloatArray] = []
