@@ -203,7 +203,7 @@ def _stream_dask(client: Any, tasks: Iterator[_Chunk], model: HypothesisLikeliho
     from dask.distributed import as_completed
 
     threads = sum(int(n) for n in client.nthreads().values())
-    window = max(2 * threads, 2)
+    window = max(4 * threads, 4)
     remote = client.scatter(model, broadcast=True, hash=False)  # one copy per worker, for every task
     outstanding: set[Any] = set()
 

@@ -23,6 +23,8 @@ def __dir__() -> list[str]:
 
 @jit
 def _code4p(t: float) -> tuple[float, float, float]:  # pragma: no cover - compiled
+    """pyhf's code4p coefficient c2(theta) and its two derivatives
+    (:func:`~cevns_hf.inference.interpolation.code4p_coefficients`)."""
     if abs(t) <= 1.0:
         t2 = t * t
         return (
@@ -36,6 +38,8 @@ def _code4p(t: float) -> tuple[float, float, float]:  # pragma: no cover - compi
 
 @jit
 def _code4(a: float, c: Any, lh: float, ll: float) -> tuple[float, float, float]:  # pragma: no cover
+    """pyhf's code4 factor f(alpha) and its two derivatives (:meth:`~cevns_hf.inference.interpolation.Code4.factor`):
+    exponential outside [-1, 1], the polynomial of coefficients ``c`` inside."""
     if a > 1.0:
         e = np.exp(a * lh)
         return e, e * lh, e * lh * lh

@@ -272,7 +272,8 @@ def minimise_rows(
     n_threads = min(threads(), h // _ROWS_PER_THREAD)
     if n_threads <= 1:
         _minimise_rows(*args, 0, h)
-    else:  # contiguous ranges of rows, four per thread (rows differ in cost); each row is computed alone
-        edges = [int(e) for e in np.linspace(0, h, 4 * n_threads + 1)]
+    else:  # contiguous ranges of rows, up to four per thread (rows differ in cost); each row is computed alone
+        pieces = max(n_threads, min(4 * n_threads, h // _ROWS_PER_THREAD))
+        edges = [int(e) for e in np.linspace(0, h, pieces + 1)]
         list(_pool(n_threads).map(lambda r: _minimise_rows(*args, edges[r], edges[r + 1]), range(len(edges) - 1)))
     return Minimum(value, x, converged, iterations)
