@@ -55,8 +55,8 @@ from cevns_hf.inference.profile import HypothesisLikelihood
 
 EXPERIMENTS = ("csi2021", "lar2020")
 QUICK = os.environ.get("BENCH_COVERAGE_QUICK") == "1"
-N_PSEUDO = 40 if QUICK else 500
-N_TOYS = 40 if QUICK else 100
+N_PSEUDO = 40 if QUICK else 1000
+N_TOYS = 40 if QUICK else 200
 N_CURVE = 41
 FC_POINTS = 10 if QUICK else 100
 FC_TOYS = 100 if QUICK else 1000

@@ -36,22 +36,18 @@ reliably limited from another thread); parallelism is meant to come from process
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import itertools
 import json
 import logging
 import math
 import operator
 import os
-import shutil
 import sys
 import time
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -62,9 +58,20 @@ from cevns_hf._version import __version__
 from cevns_hf.bsm.family import Family, resolve_family
 from cevns_hf.bsm.grid import check_grid, env_cap
 from cevns_hf.exceptions import ConfigurationError
+from cevns_hf.inference.chunks import executor_kind, make_chunks, stream_results
 from cevns_hf.inference.intervals import as_axis
 from cevns_hf.inference.profile import HypothesisLikelihood
-from cevns_hf.inference.results import ScanResult, jsonable
+from cevns_hf.inference.results import jsonable
+from cevns_hf.inference.stream_files import (
+    FILES,
+    FORMAT,
+    FORMAT_VERSION,
+    METADATA,
+    RowFile,
+    StreamResult,
+    free_bytes,
+    load_stream,
+)
 from cevns_hf.io.atomic import check_targets, staged_directory
 from cevns_hf.templates.basis import clear_cache as clear_basis_cache
 from cevns_hf.workspace.hypothesis import Experiments
@@ -93,13 +100,6 @@ log = logging.getLogger(__name__)
 MAX_STREAM_POINTS_ENV = "CEVNS_HF_MAX_STREAM_POINTS"
 #: Default cap on the points of a streamed grid (64^4; about 1.3 GB of output with float32 nuisances).
 DEFAULT_MAX_STREAM_POINTS = 1 << 24
-#: The metadata file of an output folder.
-METADATA = "scan.json"
-#: The files of an output folder.
-FILES = ("twice_nll.npy", "converged.npy", "theta.npy", METADATA)
-#: The ``format`` entry of the metadata.
-FORMAT = "cevns-hf stream scan"
-_FORMAT_VERSION = 1
 _THETA_DTYPES = ("float32", "float64")
 
 Progress = bool | Literal["always"]
@@ -134,168 +134,6 @@ def _check_size(sizes: Mapping[str, int], cap: int) -> int:
     return total
 
 
-# --- tasks ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class _Chunk:
-    """Grid points ``start:stop`` (flat C-order indices) of the grid with these axes."""
-
-    names: tuple[str, ...]
-    axes: tuple[FloatArray, ...]
-    start: int
-    stop: int
-    batch: int
-    theta_dtype: str
-
-
-@dataclass(frozen=True, eq=False)
-class _ChunkResult:
-    start: int
-    stop: int
-    twice_nll: FloatArray  # (n,) float64
-    theta: FloatArray  # (n, K) in the output dtype
-    converged: np.ndarray  # (n,) bool
-
-
-def _run_chunk(chunk: _Chunk, model: HypothesisLikelihood) -> _ChunkResult:
-    """Profile every nuisance at the chunk's points (made here from the axes), as :func:`profile_scan` does."""
-    shape = tuple(axis.size for axis in chunk.axes)
-    index = np.unravel_index(np.arange(chunk.start, chunk.stop), shape)
-    values = {name: axis[i] for name, axis, i in zip(chunk.names, chunk.axes, index, strict=True)}
-    with one_blas_thread():  # the same BLAS summation order in every process
-        nll, theta, conv = model.evaluate(values, model.theta0, batch=chunk.batch)
-    return _ChunkResult(
-        chunk.start,
-        chunk.stop,
-        np.asarray(nll, dtype=np.float64),
-        np.asarray(theta, dtype=chunk.theta_dtype),
-        np.asarray(conv, dtype=bool),
-    )
-
-
-def _chunks(
-    names: tuple[str, ...], axes: tuple[FloatArray, ...], total: int, chunk: int, batch: int, theta_dtype: str
-) -> Iterator[_Chunk]:
-    for start in range(0, total, chunk):
-        yield _Chunk(names, axes, start, min(start + chunk, total), batch, theta_dtype)
-
-
-def _is_dask_client(executor: Any) -> bool:
-    return all(hasattr(executor, name) for name in ("scatter", "submit", "gather", "nthreads"))
-
-
-def _executor_kind(executor: Any) -> str:
-    if executor is None:
-        return "serial"
-    if _is_dask_client(executor):
-        return "dask"
-    if hasattr(executor, "submit"):
-        return "futures"
-    if hasattr(executor, "map"):
-        return "map"
-    msg = f"executor {executor!r} has neither map nor submit"
-    raise ConfigurationError(msg)
-
-
-def _stream_dask(client: Any, tasks: Iterator[_Chunk], model: HypothesisLikelihood) -> Generator[_ChunkResult]:
-    """Run the tasks on a Dask client, a few per worker thread at a time, yielding results as they finish."""
-    from dask.distributed import as_completed
-
-    threads = sum(int(n) for n in client.nthreads().values())
-    window = max(4 * threads, 4)
-    remote = client.scatter(model, broadcast=True, hash=False)  # one copy per worker, for every task
-    outstanding: set[Any] = set()
-
-    def submit(task: _Chunk) -> Any:
-        future = client.submit(_run_chunk, task, remote, pure=False)
-        outstanding.add(future)
-        return future
-
-    try:
-        queue = as_completed([submit(t) for t in itertools.islice(tasks, window)])  # type: ignore[no-untyped-call]
-        for future in queue:
-            result: _ChunkResult = future.result()
-            outstanding.discard(future)
-            future.release()
-            following = next(tasks, None)
-            if following is not None:
-                queue.add(submit(following))  # type: ignore[no-untyped-call]
-            yield result
-    finally:
-        if outstanding:
-            client.cancel(list(outstanding))
-        remote.release()
-
-
-def _stream_futures(executor: Any, tasks: Iterator[_Chunk], model: HypothesisLikelihood) -> Generator[_ChunkResult]:
-    """Run the tasks on a ``concurrent.futures``-style executor, a bounded number at a time."""
-    window = 2 * max(int(getattr(executor, "_max_workers", 0) or 0), os.cpu_count() or 1)
-    outstanding = {executor.submit(_run_chunk, t, model) for t in itertools.islice(tasks, window)}
-    try:
-        while outstanding:
-            done, outstanding = concurrent.futures.wait(outstanding, return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in done:
-                following = next(tasks, None)
-                if following is not None:
-                    outstanding.add(executor.submit(_run_chunk, following, model))
-                yield future.result()
-    finally:
-        for future in outstanding:
-            future.cancel()
-
-
-def _stream(executor: Any, tasks: Iterator[_Chunk], model: HypothesisLikelihood) -> Generator[_ChunkResult]:
-    """The chunks' results as they finish (any order); closing the generator cancels what is pending."""
-    kind = _executor_kind(executor)
-    if kind == "serial":
-        for task in tasks:
-            yield _run_chunk(task, model)
-    elif kind == "dask":
-        yield from _stream_dask(executor, tasks, model)
-    elif kind == "futures":
-        yield from _stream_futures(executor, tasks, model)
-    else:
-        yield from executor.map(_run_chunk, tasks, itertools.repeat(model))
-
-
-# --- output --------------------------------------------------------------------------------------------
-
-
-class _NpyFile:
-    """A preallocated ``.npy`` file filled by rows at given offsets (written through the file, not mapped)."""
-
-    def __init__(self, path: Path, dtype: str | type, shape: tuple[int, ...], grid_ndim: int) -> None:
-        self.dtype = np.dtype(dtype)
-        row = int(np.prod(shape[grid_ndim:], dtype=np.int64)) * self.dtype.itemsize
-        if int(np.prod(shape, dtype=np.int64)) == 0:  # nothing to map: header only
-            np.save(path, np.empty(shape, dtype=self.dtype))
-            self.offset = path.stat().st_size
-        else:
-            mapped = np.lib.format.open_memmap(path, mode="w+", dtype=self.dtype, shape=shape)
-            self.offset = int(mapped.offset)
-            del mapped
-        self.row = row
-        self.handle: IO[bytes] = open(path, "r+b")  # noqa: SIM115 (closed in close())
-
-    def write(self, start: int, data: np.ndarray) -> None:
-        """Write the rows ``start:start + len(data)`` (flat grid indices)."""
-        block = np.ascontiguousarray(data, dtype=self.dtype)
-        if block.nbytes == 0:
-            return
-        self.handle.seek(self.offset + start * self.row)
-        self.handle.write(block.tobytes())
-
-    def close(self, sync: bool) -> None:
-        """Flush (and with ``sync`` fsync) and close."""
-        try:
-            if sync:
-                self.handle.flush()
-                os.fsync(self.handle.fileno())
-        finally:
-            self.handle.close()
-
-
 def _show_progress(progress: Progress) -> bool:
     return progress == "always" or (progress is True and sys.stderr.isatty())
 
@@ -308,161 +146,6 @@ def _progress_bar(total: int, progress: Progress) -> Any:
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
     return tqdm(total=total, unit="pt", unit_scale=True, desc="scan", file=sys.stderr, smoothing=0.05)
-
-
-def _free_bytes(path: Path) -> int | None:
-    for candidate in [path, *path.parents]:
-        if candidate.exists():
-            with contextlib.suppress(OSError):
-                return int(shutil.disk_usage(candidate).free)
-            return None
-    return None
-
-
-# --- the result ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class StreamResult:
-    """A streamed scan on disk: its metadata, and its arrays memory-mapped read-only on first use.
-
-    Attributes:
-        path: the output folder.
-        experiments: the channels fitted.
-        family: the hypothesis family.
-        parameters: the grid axes, in order.
-        grid: axis name -> values.
-        fixed: family parameters held fixed (the others not on the grid are at their SM values).
-        nuisances: names of the profiled nuisances (last axis of :attr:`theta`).
-        without_es: whether electron scattering was left out.
-        linear_norms: whether normalisations were the linear mirror (symmetric histosys).
-        seconds: wall time of the scan itself (chunks and output).
-        setup_seconds: wall time of building the likelihood and fitting the SM.
-        converged_fraction: fraction of the points whose nuisance profile converged.
-        best_index: grid index of the smallest finite twice_nll (the first in C order on a tie), or None.
-        minimum: that twice_nll (None when no point is finite).
-        metadata: the whole ``scan.json``.
-    """
-
-    path: Path
-    experiments: tuple[str, ...]
-    family: str
-    parameters: tuple[str, ...]
-    grid: Mapping[str, tuple[float, ...]]
-    fixed: Mapping[str, float]
-    nuisances: tuple[str, ...]
-    without_es: bool
-    linear_norms: bool
-    seconds: float
-    setup_seconds: float
-    converged_fraction: float
-    best_index: tuple[int, ...] | None
-    minimum: float | None
-    metadata: Mapping[str, Any]
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """Grid shape (n1, n2, ...)."""
-        return tuple(len(self.grid[p]) for p in self.parameters)
-
-    @property
-    def points(self) -> int:
-        """Number of grid points."""
-        return math.prod(self.shape)
-
-    def _array(self, key: str) -> np.ndarray:
-        entry = self.metadata["files"][key]
-        array: np.ndarray = np.load(self.path / entry["path"], mmap_mode="r")
-        if tuple(array.shape) != tuple(entry["shape"]) or str(array.dtype) != entry["dtype"]:
-            msg = f"{self.path / entry['path']} holds {array.dtype} {array.shape}, {METADATA} says {entry}"
-            raise ConfigurationError(msg)
-        return array
-
-    @cached_property
-    def twice_nll(self) -> FloatArray:
-        """-2 ln L at every grid point (memory-mapped, read-only), shape :attr:`shape`."""
-        return self._array("twice_nll")
-
-    @cached_property
-    def converged(self) -> np.ndarray:
-        """True where the nuisance profile converged (memory-mapped, read-only)."""
-        return self._array("converged")
-
-    @cached_property
-    def theta(self) -> FloatArray:
-        """The profiled nuisances at every grid point, shape :attr:`shape` + (K,) (memory-mapped, read-only)."""
-        return self._array("theta")
-
-    @cached_property
-    def delta_chi2(self) -> FloatArray:
-        """twice_nll minus its minimum (inf where not finite); computed on first use (one grid of float64)."""
-        if self.minimum is None:
-            msg = "no grid point has a finite likelihood"
-            raise ConfigurationError(msg)
-        nll = np.asarray(self.twice_nll)
-        return np.where(np.isfinite(nll), nll, np.inf) - self.minimum
-
-    @property
-    def best_fit(self) -> dict[str, float]:
-        """The best grid point (Delta chi2 = 0): its parameter values and ``twice_nll``."""
-        if self.best_index is None or self.minimum is None:
-            msg = "no grid point has a finite likelihood"
-            raise ConfigurationError(msg)
-        out = {p: float(self.grid[p][i]) for p, i in zip(self.parameters, self.best_index, strict=True)}
-        out["twice_nll"] = self.minimum
-        return out
-
-    def to_scan_result(self) -> ScanResult:
-        """A :class:`~cevns_hf.inference.results.ScanResult` over the same arrays (still memory-mapped), for
-        its intervals (1 dof, profiled over the other axes), contours (2D) and JSON form."""
-        return ScanResult(
-            experiments=self.experiments,
-            family=self.family,
-            parameters=self.parameters,
-            grid=self.grid,
-            twice_nll=self.twice_nll,
-            fixed=dict(self.fixed),
-            nuisances=self.nuisances,
-            theta=self.theta,
-            converged=self.converged,
-            without_es=self.without_es,
-        )
-
-
-def load_stream(path: str | os.PathLike[str]) -> StreamResult:
-    """Open the output folder of :func:`stream_scan`.
-
-    Raises:
-        ConfigurationError: no ``scan.json`` there, or not one written by :func:`stream_scan`.
-    """
-    folder = Path(path)
-    meta_path = folder / METADATA
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        msg = f"{str(meta_path)!r} is not the metadata of a streamed scan: {err}"
-        raise ConfigurationError(msg) from err
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        msg = f"{str(meta_path)!r} is not the metadata of a streamed scan (format {FORMAT!r})"
-        raise ConfigurationError(msg)
-    best = meta["best_fit"]
-    return StreamResult(
-        path=folder,
-        experiments=tuple(meta["experiments"]),
-        family=meta["family"],
-        parameters=tuple(meta["parameters"]),
-        grid={k: tuple(float(x) for x in v) for k, v in meta["grid"].items()},
-        fixed={k: float(v) for k, v in meta["fixed"].items()},
-        nuisances=tuple(meta["nuisances"]),
-        without_es=bool(meta["without_es"]),
-        linear_norms=bool(meta["linear_norms"]),
-        seconds=float(meta["seconds"]),
-        setup_seconds=float(meta["setup_seconds"]),
-        converged_fraction=float(meta["converged_fraction"]),
-        best_index=None if meta["best_index"] is None else tuple(int(i) for i in meta["best_index"]),
-        minimum=None if best is None else float(best["twice_nll"]),
-        metadata=meta,
-    )
 
 
 # --- the scan ------------------------------------------------------------------------------------------
@@ -527,7 +210,7 @@ def _plan(
     fixed_values = {k: float(v) for k, v in (fixed or {}).items()}
     for name, value in fixed_values.items():
         fam.parameter(name).check(value)
-    kind = _executor_kind(executor)
+    kind = executor_kind(executor)
     target = Path(output)
     if (target.exists() or target.is_symlink()) and not target.is_dir():
         msg = f"cannot write into {str(target)!r}: it exists and is not a directory"
@@ -622,7 +305,7 @@ def stream_scan(
     setup_seconds = time.perf_counter() - t0
     nuisances = tuple(model.likelihood.nuisances)
     needed = total * _bytes_per_point(len(nuisances), theta_dtype) + 4 * 4096
-    free = _free_bytes(target)
+    free = free_bytes(target)
     if free is not None and needed > free:
         msg = f"the scan needs about {needed / 1e9:.3g} GB in {str(target)!r}, only {free / 1e9:.3g} GB are free"
         raise ConfigurationError(msg)
@@ -643,15 +326,15 @@ def stream_scan(
     t0 = time.perf_counter()
     best_value, best_flat, n_converged, done = math.inf, -1, 0, 0
     with staged_directory(target, FILES, overwrite=force) as stage:
-        files: dict[str, _NpyFile] = {}
+        files: dict[str, RowFile] = {}
         bar = None
         ok = False
         try:
-            files["twice_nll"] = _NpyFile(stage / "twice_nll.npy", np.float64, shape, len(shape))
-            files["converged"] = _NpyFile(stage / "converged.npy", np.bool_, shape, len(shape))
-            files["theta"] = _NpyFile(stage / "theta.npy", theta_dtype, (*shape, len(nuisances)), len(shape))
+            files["twice_nll"] = RowFile(stage / "twice_nll.npy", np.float64, shape, len(shape))
+            files["converged"] = RowFile(stage / "converged.npy", np.bool_, shape, len(shape))
+            files["theta"] = RowFile(stage / "theta.npy", theta_dtype, (*shape, len(nuisances)), len(shape))
             bar = _progress_bar(total, progress)
-            results = _stream(executor, _chunks(names, axes_t, total, chunk, batch, theta_dtype), model)
+            results = stream_results(executor, make_chunks(names, axes_t, total, chunk, batch, theta_dtype), model)
             with contextlib.closing(results):
                 for res in results:
                     files["twice_nll"].write(res.start, res.twice_nll)
@@ -739,7 +422,7 @@ def _metadata(
     }
     return {
         "format": FORMAT,
-        "format_version": _FORMAT_VERSION,
+        "format_version": FORMAT_VERSION,
         "cevns_hf_version": __version__,
         "experiments": list(dets),
         "family": fam.name,

@@ -19,7 +19,7 @@ from cevns_hf.bsm import grid as grid_module
 from cevns_hf.bsm.family import HypothesisError, get_family
 from cevns_hf.cli import cli
 from cevns_hf.exceptions import ConfigurationError, OutputExistsError
-from cevns_hf.inference import stream
+from cevns_hf.inference import chunks, stream, stream_files
 from cevns_hf.inference.results import ScanResult
 from cevns_hf.inference.scan import profile_scan
 from cevns_hf.inference.stream import FILES, check_stream_scan, load_stream, stream_scan
@@ -51,7 +51,10 @@ def streamed(tmp_path_factory: pytest.TempPathFactory) -> stream.StreamResult:
 
 
 def test_public_names() -> None:
-    assert set(dir(stream)) == set(stream.__all__)
+    for module in (stream, stream_files, chunks):
+        assert set(dir(module)) == set(module.__all__)
+        for name in module.__all__:
+            assert hasattr(module, name)
     assert "stream_scan" in stream.__all__
 
 
@@ -176,7 +179,7 @@ def test_the_family_check_runs_on_every_point_in_blocks(monkeypatch: pytest.Monk
 
 def test_an_error_mid_scan_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real = stream._run_chunk
+    real = chunks.run_chunk
 
     def failing(chunk: Any, model: Any) -> Any:
         calls.append(chunk.start)
@@ -184,7 +187,7 @@ def test_an_error_mid_scan_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mo
             raise RuntimeError("worker lost")
         return real(chunk, model)
 
-    monkeypatch.setattr(stream, "_run_chunk", failing)
+    monkeypatch.setattr(chunks, "run_chunk", failing)
     with pytest.raises(RuntimeError, match="worker lost"):
         stream_scan("csi2021", "nsi", {"eps_ee_u": np.linspace(-0.1, 0.1, 6)}, tmp_path / "a" / "b", chunk=3)
     assert calls == [0, 3]
