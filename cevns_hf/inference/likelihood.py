@@ -503,6 +503,8 @@ class Likelihood:
                 restart=restart,
             )
         else:
+            if engine == "compiled":
+                kernel.unavailable_reason()  # logs why, once
             best = minimise(evaluate, value, x0, lower, upper, tol=tol, max_iter=max_iter, restart=restart)
         if not quiet and not np.all(best.converged):
             log.warning("the profile did not converge at %d of %d rows", int(np.sum(~best.converged)), h)

@@ -24,11 +24,11 @@ fits. The kernels are compiled on first use and cached on disk (numba ``cache=Tr
 
 from __future__ import annotations
 
-from cevns_hf.inference.kernel._jit import available
+from cevns_hf.inference.kernel._jit import available, unavailable_reason
 from cevns_hf.inference.kernel.layout import KernelParts, pack
 from cevns_hf.inference.kernel.newton import minimise_rows
 
-__all__ = ["KernelParts", "available", "minimise_rows", "pack"]
+__all__ = ["KernelParts", "available", "minimise_rows", "pack", "unavailable_reason"]
 
 
 def __dir__() -> list[str]:

@@ -68,7 +68,7 @@ def _source(parts: list[Groups], n_k: int, n_b: int, keys: dict[Any, int], entri
         gp, kp, _ = p.code4.pairs
         for g in range(g_n):
             sel = gp == g
-            pw = tuple(float(x) for x in p.powers[g, :n_j]) if n_j else ()
+            pw = tuple(float(p.powers[g, j]) if j < p.powers.shape[1] else 0.0 for j in range(n_j))
             key = (tuple(zip(kp[sel].tolist(), p.code4.log_hi[g, kp[sel]].tolist(), p.code4.log_lo[g, kp[sel]].tolist(),
                              strict=True)), pw)  # fmt: skip
             if key not in keys:
