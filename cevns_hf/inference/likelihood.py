@@ -62,7 +62,16 @@ from cevns_hf.inference.interpolation import code4p_coefficients
 from cevns_hf.inference.newton import minimise
 from cevns_hf.templates.histograms import Sample, Templates
 
-__all__ = ["DEFAULT_BOUNDS", "NEUTRINO_SAMPLES", "Batch", "Engine", "Likelihood", "Profile", "code4p_coefficients"]
+__all__ = [
+    "DEFAULT_BOUNDS",
+    "ENGINES",
+    "NEUTRINO_SAMPLES",
+    "Batch",
+    "Engine",
+    "Likelihood",
+    "Profile",
+    "code4p_coefficients",
+]
 
 
 def __dir__() -> list[str]:
@@ -75,6 +84,8 @@ log = logging.getLogger(__name__)
 NEUTRINO_SAMPLES = ("cevns", "es")
 #: The profile engines: compiled row by row (:mod:`cevns_hf.inference.kernel`), or the batched numpy reference.
 Engine = Literal["compiled", "numpy"]
+#: The values of :data:`Engine`.
+ENGINES: tuple[Engine, ...] = ("compiled", "numpy")
 #: pyhf's default bounds of a histosys parameter.
 DEFAULT_BOUNDS = (-5.0, 5.0)
 
@@ -408,6 +419,9 @@ class Likelihood:
             The minimum twice_nll, nuisances (and POIs: (H,) for one, (H, J) for more), convergence flags and
             iteration counts.
         """
+        if engine not in ENGINES:
+            msg = f"engine must be one of {', '.join(ENGINES)}, got {engine!r}"
+            raise ConfigurationError(msg)
         free = batch.has_poi and mu is None
         if free:
             return self._profile_joint(

@@ -187,3 +187,9 @@ def test_structures_kept_between_folds_take_the_new_row_weights(nsi: HypothesisL
         fresh = lik.profile(nsi._basis_rows({k: np.linspace(-0.5, 0.5, 20) for k in values})[0].fold(to_poi(values)),
                             nsi.theta0, engine="numpy")  # fmt: skip
         np.testing.assert_allclose(fast.twice_nll, fresh.twice_nll, rtol=0, atol=1e-8)
+
+
+def test_an_unknown_engine_is_refused(nsi: HypothesisLikelihood) -> None:
+    batch, _, _ = nsi.basis_batch(("eps_ee_u",), ((-0.5, 0.5),))
+    with pytest.raises(ConfigurationError, match=r"engine must be one of compiled, numpy, got 'fast'"):
+        nsi.likelihood.profile(batch.fold(np.zeros((1, 1))), engine="fast")  # type: ignore[arg-type]

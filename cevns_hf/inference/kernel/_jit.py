@@ -30,6 +30,7 @@ def unavailable_reason() -> str:
         log.warning("numba does not import (%s): the profile engine runs in numpy, about 15x slower", _WHY)
     return _WHY
 
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
