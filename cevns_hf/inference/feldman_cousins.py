@@ -43,7 +43,15 @@ import numpy as np
 
 from cevns_hf._typing import FloatArray
 from cevns_hf.exceptions import ConfigurationError
-from cevns_hf.inference.intervals import _PROBABILITIES, Interval, as_axis, chi2_threshold, intervals, level_value
+from cevns_hf.inference.intervals import (
+    _PROBABILITIES,
+    Interval,
+    as_axis,
+    chi2_threshold,
+    intervals,
+    level_value,
+    local_minimum_mask,
+)
 from cevns_hf.inference.likelihood import Batch
 from cevns_hf.inference.profile import HypothesisLikelihood
 
@@ -183,14 +191,7 @@ class FCResult:
 
 def local_minima(values: FloatArray, count: int) -> list[tuple[int, ...]]:
     """Indices of the ``count`` lowest local minima of a 1D or 2D array (neighbours along the axes)."""
-    mask = np.isfinite(values)
-    for axis in range(values.ndim):
-        pad = [(0, 0)] * values.ndim
-        pad[axis] = (1, 1)
-        padded = np.pad(values, pad, constant_values=np.inf)
-        lower = np.take(padded, np.arange(values.shape[axis]), axis=axis)
-        upper = np.take(padded, np.arange(2, values.shape[axis] + 2), axis=axis)
-        mask &= (values <= lower) & (values <= upper)
+    mask = local_minimum_mask(values)
     flat = np.flatnonzero(mask.ravel())
     order = flat[np.argsort(values.ravel()[flat], kind="stable")][:count]
     return [tuple(int(i) for i in np.unravel_index(f, values.shape)) for f in order]

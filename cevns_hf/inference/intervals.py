@@ -32,12 +32,32 @@ __all__ = [
     "is_geometric",
     "iso_lines",
     "level_value",
+    "local_minimum_mask",
     "marching_squares",
 ]
 
 
 def __dir__() -> list[str]:
     return __all__
+
+
+def local_minimum_mask(values: FloatArray, first_axis: int = 0) -> np.ndarray:
+    """Mask of the finite entries of ``values`` not above any neighbour along the axes ``first_axis``, ... (a
+    leading axis before ``first_axis`` holds independent curves or surfaces).
+
+    Example:
+        >>> local_minimum_mask(np.array([3.0, 1.0, 2.0, 0.5, 4.0])).tolist()
+        [False, True, False, True, False]
+    """
+    mask = np.isfinite(values)
+    for axis in range(first_axis, values.ndim):
+        pad = [(0, 0)] * values.ndim
+        pad[axis] = (1, 1)
+        padded = np.pad(values, pad, constant_values=np.inf)
+        lower = np.take(padded, np.arange(values.shape[axis]), axis=axis)
+        upper = np.take(padded, np.arange(2, values.shape[axis] + 2), axis=axis)
+        mask &= (values <= lower) & (values <= upper)
+    return mask
 
 
 def _gaussian_coverage(n_sigma: float) -> float:

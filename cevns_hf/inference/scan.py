@@ -57,7 +57,7 @@ from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference.exact import DEFAULT_TOLERANCE, refine_curve
 from cevns_hf.inference.exact_contours import refine_contours
 from cevns_hf.inference.executors import SubmitGather, map_tasks
-from cevns_hf.inference.intervals import DEFAULT_LEVELS, as_axis, is_geometric, level_value
+from cevns_hf.inference.intervals import DEFAULT_LEVELS, as_axis, is_geometric, level_value, local_minimum_mask
 from cevns_hf.inference.profile import HypothesisLikelihood
 from cevns_hf.inference.results import ScanResult
 from cevns_hf.workspace.hypothesis import Experiments
@@ -112,19 +112,6 @@ def _finite(values: FloatArray) -> FloatArray:
 
 
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
-
-
-def _local_minima(values: FloatArray) -> np.ndarray:
-    """Mask of the entries of ``values`` (n, n1, n2, ...) not above any neighbour along the axes 1, 2, ..."""
-    mask = np.isfinite(values)
-    for axis in range(1, values.ndim):
-        pad = [(0, 0)] * values.ndim
-        pad[axis] = (1, 1)
-        padded = np.pad(values, pad, constant_values=np.inf)
-        lower = np.take(padded, np.arange(values.shape[axis]), axis=axis)
-        upper = np.take(padded, np.arange(2, values.shape[axis] + 2), axis=axis)
-        mask &= (values <= lower) & (values <= upper)
-    return mask
 
 
 def _refine(
@@ -201,7 +188,7 @@ def _run_task_body(task: _Task) -> _TaskResult:
     nll_c, theta_c, conv_c = _evaluate(task, expanded, task.model.theta0)
     nll_c = _finite(nll_c).reshape(n, n_c)
     # refine from the lowest coarse local minima (separate valleys, e.g. the NSI degeneracy)
-    score = np.where(_local_minima(nll_c.reshape(n, *coarse_shape)).reshape(n, n_c), nll_c, np.inf)
+    score = np.where(local_minimum_mask(nll_c.reshape(n, *coarse_shape), first_axis=1).reshape(n, n_c), nll_c, np.inf)
     order = np.argsort(score, axis=1, kind="stable")
     rows = np.arange(n)
     best = np.argmin(nll_c, axis=1)
