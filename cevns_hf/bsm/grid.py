@@ -32,9 +32,11 @@ __all__ = [
     "MAX_GRID_POINTS_ENV",
     "check_grid",
     "check_grid_size",
+    "count_points",
     "env_cap",
     "make_axis",
     "max_grid_points",
+    "refuse_above_cap",
 ]
 
 
@@ -83,22 +85,44 @@ def check_grid_size(sizes: Mapping[str, int], *, max_points: int | None = None) 
         ConfigurationError: a size below 1, or more points than the cap (the message gives the estimate).
     """
     cap = max_grid_points() if max_points is None else int(max_points)
+    total = count_points(sizes)
+    gigabytes = total * BYTES_PER_POINT / 1e9
+    refuse_above_cap(
+        sizes, cap, f"the cap of {cap:,} (estimated memory {gigabytes:.3g} GB before any template)", MAX_GRID_POINTS_ENV
+    )
+    return total
+
+
+def count_points(sizes: Mapping[str, int]) -> int:
+    """The number of points of a grid with these axis lengths (their product); refuse an empty axis.
+
+    Raises:
+        ConfigurationError: an axis with fewer than 1 value.
+    """
     total = 1
     for name, n in sizes.items():
         if n < 1:
             msg = f"the axis of {name} needs at least 1 value, got {n}"
             raise ConfigurationError(msg)
         total *= int(n)
+    return total
+
+
+def refuse_above_cap(sizes: Mapping[str, int], cap: int, cap_text: str, env: str) -> None:
+    """Refuse a grid of more points than ``cap``, naming its axes, the cap (``cap_text``: "the cap of N (...)")
+    and the environment variable ``env`` that raises it.
+
+    Raises:
+        ConfigurationError: more points than the cap.
+    """
+    total = count_points(sizes)
     if total > cap:
         shape = " x ".join(f"{n} ({name})" for name, n in sizes.items())
-        gigabytes = total * BYTES_PER_POINT / 1e9
         msg = (
-            f"the grid {shape} has {total:,} points, more than the cap of {cap:,} "
-            f"(estimated memory {gigabytes:.3g} GB before any template); use fewer points, or raise the cap "
-            f"with the environment variable {MAX_GRID_POINTS_ENV}"
+            f"the grid {shape} has {total:,} points, more than {cap_text}; use fewer points, or raise the cap "
+            f"with the environment variable {env}"
         )
         raise ConfigurationError(msg)
-    return total
 
 
 def make_axis(name: str, lo: float, hi: float, n: int, *, log: bool = False) -> list[float]:

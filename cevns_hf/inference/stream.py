@@ -56,7 +56,7 @@ from cevns_hf._threads import one_blas_thread
 from cevns_hf._typing import FloatArray
 from cevns_hf._version import __version__
 from cevns_hf.bsm.family import Family, resolve_family
-from cevns_hf.bsm.grid import check_grid, env_cap
+from cevns_hf.bsm.grid import check_grid, count_points, env_cap, refuse_above_cap
 from cevns_hf.exceptions import ConfigurationError
 from cevns_hf.inference.chunks import executor_kind, make_chunks, stream_results
 from cevns_hf.inference.intervals import as_axis
@@ -116,21 +116,10 @@ def _bytes_per_point(n_nuisances: int, theta_dtype: str) -> int:
 
 def _check_size(sizes: Mapping[str, int], cap: int) -> int:
     """The number of points; refuse an empty axis or more points than ``cap`` (before any allocation)."""
-    total = 1
-    for name, n in sizes.items():
-        if n < 1:
-            msg = f"the axis of {name} needs at least 1 value, got {n}"
-            raise ConfigurationError(msg)
-        total *= int(n)
-    if total > cap:
-        shape = " x ".join(f"{n} ({name})" for name, n in sizes.items())
-        gigabytes = total * _bytes_per_point(17, "float32") / 1e9
-        msg = (
-            f"the grid {shape} has {total:,} points, more than the streaming cap of {cap:,} (about "
-            f"{gigabytes:.3g} GB of output for 17 nuisances); use fewer points, or raise the cap with the "
-            f"environment variable {MAX_STREAM_POINTS_ENV}"
-        )
-        raise ConfigurationError(msg)
+    total = count_points(sizes)
+    gigabytes = total * _bytes_per_point(17, "float32") / 1e9
+    cap_text = f"the streaming cap of {cap:,} (about {gigabytes:.3g} GB of output for 17 nuisances)"
+    refuse_above_cap(sizes, cap, cap_text, MAX_STREAM_POINTS_ENV)
     return total
 
 
