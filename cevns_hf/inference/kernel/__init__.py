@@ -18,8 +18,15 @@ kilobytes of scratch that stay in the cache:
   diagonal element where it is less, the Newton step and the Armijo backtracking along the projected path
   (halvings, the longest accepted step), the same stopping rules.
 
-The numpy engine is the reference: ``tests/inference/test_kernel.py`` compares the two on scans, toys and free
-fits. The kernels are compiled on first use and cached on disk (numba ``cache=True``).
+* groups with the same normsys factors and POI exponents are merged once per row
+  (:mod:`cevns_hf.inference.kernel.layout`), so the Newton iterations run over a few merged groups whatever
+  the number of monomials of a polynomial basis;
+* rows are spread over a thread pool (:func:`cevns_hf.inference.kernel.newton.threads`); each row is computed
+  by one thread, so the results do not depend on the number of threads.
+
+The numpy engine is the reference: ``tests/inference/test_kernel.py`` compares the two on scan rows,
+rate-engine rows, toys, free multi-POI fits, workspaces and the linear mirror. The kernels are compiled on
+first use and cached on disk (numba ``cache=True``).
 """
 
 from __future__ import annotations
