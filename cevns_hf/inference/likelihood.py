@@ -383,7 +383,6 @@ class Likelihood:
         batch: Batch,
         theta0: FloatArray | None = None,
         *,
-        mu: float | FloatArray | None = None,
         mu0: float | FloatArray | None = None,
         poi_bounds: tuple[FloatArray, FloatArray] | None = None,
         tol: float = 1e-10,
@@ -392,10 +391,11 @@ class Likelihood:
         mu_value: float | FloatArray | None = None,
         engine: Engine = "compiled",
     ) -> Profile:
-        """:meth:`profile` of all channels together (the arguments are :meth:`profile`'s; ``mu_value``: the fixed
-        POIs to report when the batch was folded)."""
-        free = batch.has_poi and mu is None
-        work = batch if free else self._fixed_mu(batch, mu)
+        """:meth:`profile` of all channels together: the POIs are free when the batch has them (fixed POIs are
+        folded into the batch first); the other arguments are :meth:`profile`'s; ``mu_value``: the fixed POIs to
+        report for a folded batch."""
+        free = batch.has_poi
+        work = batch
         n_k = len(self.nuisances)
         n_j = batch.n_pois if free else 0
         start = np.zeros(n_k) if theta0 is None else np.asarray(theta0, dtype=float)
